@@ -1,0 +1,179 @@
+"""The contract every backend folder implements; the CLI and verify talk only to this.
+
+A backend is one object (``BACKEND`` in ``backends/<name>/__init__.py``) that can
+``export`` a validated :class:`~phonelm_export.checkpoint.Checkpoint` with a recipe into an
+:class:`Artifact`, ``load`` an artifact into a :class:`Runner`, and ``register`` PhoneLM's
+architecture with its ecosystem. Its module must import without the backend's heavy packages:
+``check()`` names the extra to install when they are missing.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from phonelm_export.errors import MissingExtra
+
+
+@dataclass
+class Sampling:
+    """Decoding settings; temperature 0 means greedy."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0
+    seed: int = 0
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+
+def sample_next(logits: np.ndarray, sampling: Sampling, rng: np.random.Generator) -> int:
+    """One token from a logits row, the same way in every runner."""
+    if sampling.greedy:
+        return int(np.argmax(logits))
+    z = logits.astype(np.float64) / sampling.temperature
+    if sampling.top_k > 0:
+        kth = np.partition(z, -sampling.top_k)[-sampling.top_k]
+        z = np.where(z < kth, -np.inf, z)
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    if sampling.top_p < 1.0:
+        order = np.argsort(-p)
+        cum = np.cumsum(p[order])
+        keep = order[: int(np.searchsorted(cum, sampling.top_p) + 1)]
+        q = np.zeros_like(p)
+        q[keep] = p[keep]
+        p = q / q.sum()
+    return int(rng.choice(len(p), p=p))
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class Artifact:
+    """What an export produced: the main path (file or directory) and every file in it."""
+
+    backend: str
+    path: Path
+    recipe: str
+    files: list[Path] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def size_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.files)
+
+    def summary(self, with_sha256: bool = True) -> dict:
+        out = {
+            "backend": self.backend,
+            "path": str(self.path),
+            "recipe": self.recipe,
+            "size_bytes": self.size_bytes(),
+            "files": [
+                {"path": str(f), "size_bytes": f.stat().st_size, **({"sha256": sha256_file(f)} if with_sha256 else {})}
+                for f in self.files
+            ],
+        }
+        out.update(self.meta)
+        return out
+
+
+class Runner(ABC):
+    """A loaded model in some runtime: logits for parity, generate for chat."""
+
+    stop_ids: tuple[int, ...] = (2, 0)
+    #: encode(text) -> ids, decode(ids) -> str, render_chat(messages, add_generation_prompt) -> str
+    tokenizer = None
+
+    @abstractmethod
+    def logits(self, ids: Sequence[int]) -> np.ndarray:
+        """float32 logits ``[len(ids), vocab]`` for a prompt processed from an empty cache."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Forget the KV cache."""
+
+    @abstractmethod
+    def prefill(self, ids: Sequence[int]) -> np.ndarray:
+        """Feed ``ids`` after what is cached; return the logits of the last position."""
+
+    def decode_logits(self, ids: Sequence[int]) -> np.ndarray:
+        """Logits ``[T, vocab]`` computed one token at a time through the KV cache."""
+        self.reset()
+        return np.stack([self.prefill([t]) for t in ids])
+
+    def generate(
+        self,
+        prompt_ids: Sequence[int],
+        max_new_tokens: int = 128,
+        sampling: Sampling | None = None,
+        on_token: Callable[[int], None] | None = None,
+    ) -> list[int]:
+        """Tokens after the prompt, stopping at a stop id (not included) or the budget."""
+        sampling = sampling or Sampling()
+        rng = np.random.default_rng(sampling.seed)
+        self.reset()
+        row = self.prefill(list(prompt_ids))
+        out: list[int] = []
+        for _ in range(max_new_tokens):
+            tok = sample_next(row, sampling, rng)
+            if tok in self.stop_ids:
+                break
+            out.append(tok)
+            if on_token:
+                on_token(tok)
+            row = self.prefill([tok])
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+class Backend(ABC):
+    """One ecosystem: how to export to it, run in it, and register PhoneLM with it."""
+
+    name: str = ""
+    extra: str = ""
+    description: str = ""
+    requires: tuple[str, ...] = ()  # importable modules the extra provides
+
+    def check(self) -> None:
+        """Raise MissingExtra (one line with the pip command) when a required module is absent."""
+        for mod in self.requires:
+            try:
+                importlib.import_module(mod)
+            except ImportError:
+                raise MissingExtra(self.extra, f"the {self.name} backend", mod) from None
+
+    def available(self) -> bool:
+        try:
+            self.check()
+        except MissingExtra:
+            return False
+        return True
+
+    @abstractmethod
+    def export(self, checkpoint, recipe, out: Path, *, force: bool = False, progress=None, **options) -> Artifact:
+        ...
+
+    @abstractmethod
+    def load(self, path: Path, **options) -> Runner:
+        ...
+
+    def register(self) -> None:
+        """Teach the ecosystem PhoneLM's architecture (no-op where the artifact carries it)."""
+
+    def validate_recipe(self, recipe) -> None:
+        """Raise RecipeError if the recipe asks for something this backend cannot do."""

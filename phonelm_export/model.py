@@ -1,0 +1,75 @@
+"""PyTorch reference for PhoneLM, registered with transformers' Auto classes.
+
+PhoneLM is transformers' Llama with ``hidden_act="relu"`` (a gated-ReLU FFN) and a tied
+head, so the reference reuses ``LlamaForCausalLM``'s code under its own ``model_type``.
+Registering ``phonelm`` here means a real PhoneLM directory, whose ``config.json`` carries
+an ``auto_map`` to remote code, loads with ``AutoModelForCausalLM.from_pretrained`` without
+``trust_remote_code``: transformers prefers a registered local class and never imports the
+checkpoint's Python files.
+
+``rope_mode``:
+  * ``"float"`` (default): exact float RoPE tables, what llama.cpp, ExecuTorch and MLC compute.
+  * ``"int8"``: the tables PhoneLM's on-device runtime (mllm) precomputes,
+    ``round(t * 127) / 127`` for ``t`` in cos and sin (scale 1). PhoneLM's Hugging Face code
+    instead rescales by the absolute maximum of each call's table, which makes prefill and
+    decode disagree; the fixed-scale variant is position-independent, so every backend whose
+    model definition is ours can reproduce it exactly.
+"""
+from __future__ import annotations
+
+import torch
+from huggingface_hub.dataclasses import strict
+from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
+
+ROPE_MODES = ("float", "int8")
+
+
+@strict
+class PhoneLMConfig(LlamaConfig):
+    model_type = "phonelm"
+    hidden_act: str = "relu"
+    tie_word_embeddings: bool = True
+    rope_mode: str = "float"
+
+    def validate_architecture(self):
+        super().validate_architecture()
+        if self.rope_mode not in ROPE_MODES:
+            raise ValueError(f"rope_mode must be one of {ROPE_MODES}, not {self.rope_mode!r}")
+
+
+def int8_round(table: torch.Tensor) -> torch.Tensor:
+    """mllm's int8 RoPE table: values in [-1, 1] rounded to multiples of 1/127."""
+    return torch.round(table * 127.0) / 127.0
+
+
+class Int8RotaryEmbedding(LlamaRotaryEmbedding):
+    """Float RoPE whose cos/sin tables are rounded as PhoneLM's runtime rounds them."""
+
+    @torch.no_grad()
+    def forward(self, x, position_ids):
+        freqs = position_ids[..., None].float() * self.inv_freq.to(device=x.device, dtype=torch.float)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return int8_round(emb.cos()).to(x.dtype), int8_round(emb.sin()).to(x.dtype)
+
+
+class PhoneLMForCausalLM(LlamaForCausalLM):
+    config_class = PhoneLMConfig
+
+    def __init__(self, config: PhoneLMConfig):
+        super().__init__(config)
+        if getattr(config, "rope_mode", "float") == "int8":
+            self.model.rotary_emb = Int8RotaryEmbedding(config=config)
+
+
+_registered = False
+
+
+def register() -> None:
+    """Make ``model_type="phonelm"`` known to AutoConfig / AutoModelForCausalLM (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    AutoConfig.register("phonelm", PhoneLMConfig, exist_ok=True)
+    AutoModelForCausalLM.register(PhoneLMConfig, PhoneLMForCausalLM, exist_ok=True)
+    _registered = True

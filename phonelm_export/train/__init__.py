@@ -1,0 +1,1 @@
+"""The thin trainer: tokenizer, pretraining and SFT that write real PhoneLM checkpoints."""
