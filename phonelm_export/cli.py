@@ -131,3 +131,7 @@ def _add_commands() -> None:
 
 
 _add_commands()
+
+
+if __name__ == "__main__":
+    main()
