@@ -104,7 +104,9 @@ class _Parser:
             return "end of output"
         if c == "\n":
             return "end of line"
-        return repr(c) if c != "'" else '"\'"'
+        if ord(c) < 32 or ord(c) == 127:
+            return f"character U+{ord(c):04X}"
+        return f'"{c}"' if c == "'" else f"'{c}'"
 
     def skip_ws(self, newlines: bool = True) -> None:
         while self.i < len(self.s):
@@ -152,17 +154,15 @@ class _Parser:
             call_id = int(m.group(1))
             self.i += 1
             self.skip_ws(newlines=False)
-            name_at = self.i
             name = self.ident("a function name")
         else:
-            call_id, name, name_at = position, first, start
+            call_id, name = position, first
         if call_id in self.defined:
             raise self.error(f"result{call_id} is assigned twice", start)
         self.skip_ws(newlines=False)
         self.expect("(")
         args = self.arguments()
         self.defined.add(call_id)
-        del name_at
         return Call(call_id, name, args)
 
     def arguments(self) -> dict[str, Any]:
