@@ -1,0 +1,127 @@
+"""Stream a PhoneLM checkpoint into a GGUF file with gguf-py, one tensor in memory at a time.
+
+gguf-py's usual ``add_tensor`` keeps every array until the end; instead every tensor's name,
+shape and type is declared up front (shapes come from the checkpoint header), the header is
+written, and then each tensor is read, converted and written in the declared order.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .arch import ARCH_NAMES, TensorPlan, tensor_plan, write_arch_metadata
+from .qtypes import DIRECT, FTYPES, block_size, nbytes
+from .vocab import read_vocab
+
+METADATA_PREFIX = "phonelm_export"  # our provenance keys; llama.cpp ignores unknown keys
+
+
+@dataclass
+class WrittenTensor:
+    name: str
+    shape: tuple[int, ...]
+    type: str
+    requested: str
+
+
+@dataclass
+class WriteReport:
+    tensors: list[WrittenTensor] = field(default_factory=list)
+
+    def fallbacks(self) -> list[dict]:
+        return [
+            {"tensor": t.name, "requested": t.requested, "written": t.type, "row_size": t.shape[-1]}
+            for t in self.tensors if t.type != t.requested
+        ]
+
+
+def direct_type_for(plan: TensorPlan, base: str, overrides: list[tuple[re.Pattern, str]]) -> str:
+    """The type gguf-py writes for this tensor: 1-D tensors and the router stay F32."""
+    if not plan.is_matrix or plan.source is None:
+        return "f32"
+    for pattern, t in overrides:
+        if pattern.search(plan.name):
+            return t
+    return base
+
+
+def _convert(data: np.ndarray, type_name: str) -> np.ndarray:
+    import gguf
+
+    if type_name == "f32":
+        return np.ascontiguousarray(data, dtype=np.float32)
+    if type_name == "f16":
+        return np.ascontiguousarray(data, dtype=np.float16)
+    return gguf.quants.quantize(np.ascontiguousarray(data, dtype=np.float32), gguf.GGMLQuantizationType[type_name.upper()])
+
+
+def _tensor_data(checkpoint, plan: TensorPlan) -> np.ndarray:
+    import torch
+
+    if plan.source is None:  # compat router: zero logits -> softmax over one expert = 1.0
+        return np.zeros(plan.shape, dtype=np.float32)
+    t = checkpoint.tensor(plan.source)
+    arr = t.to(torch.float32).numpy()
+    del t
+    return arr.reshape(plan.shape)
+
+
+def write_gguf(
+    checkpoint,
+    path: Path,
+    *,
+    encoding: str,
+    type_for: Callable[[TensorPlan], str],
+    file_type: str,
+    metadata: dict[str, str] | None = None,
+    progress=None,
+    name: str | None = None,
+) -> WriteReport:
+    """Write ``checkpoint`` to ``path`` (which the caller made atomic); every type must be in DIRECT."""
+    import gguf
+
+    arch = ARCH_NAMES[encoding]
+    plans = list(tensor_plan(checkpoint, encoding))
+    chosen: list[tuple[TensorPlan, str, str]] = []
+    for p in plans:
+        requested = type_for(p)
+        if requested not in DIRECT:
+            raise ValueError(f"gguf-py cannot write {requested}")
+        actual = requested
+        # quant blocks run along rows; a row that is not a whole number of blocks stays F16,
+        # as llama.cpp's quantizer does for such shapes
+        if requested not in ("f32", "f16", "bf16") and p.row_size % block_size(requested):
+            actual = "f16"
+        chosen.append((p, actual, requested))
+
+    w = gguf.GGUFWriter(str(path), arch)
+    w.add_name(name or checkpoint.name)
+    w.add_file_type(FTYPES[file_type] if file_type in FTYPES else FTYPES["f32"])
+    if any(t not in ("f32", "f16", "bf16") for _, t, _ in chosen):
+        w.add_quantization_version(gguf.GGML_QUANT_VERSION)
+    write_arch_metadata(w, checkpoint.dims, encoding)
+    vocab = read_vocab(checkpoint.tokenizer_file, checkpoint.dims.vocab_size, checkpoint.chat_template,
+                       eos_id=checkpoint.dims.eos_token_id, bos_id=checkpoint.dims.bos_token_id)
+    vocab.write(w)
+    for k, v in (metadata or {}).items():
+        w.add_string(f"{METADATA_PREFIX}.{k}", str(v))
+
+    for p, t, _ in chosen:
+        w.add_tensor_info(p.name, p.shape, np.dtype(np.float32), nbytes(t, p.shape),
+                          raw_dtype=gguf.GGMLQuantizationType[t.upper()])
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_ti_data_to_file()
+    report = WriteReport()
+    items = progress.iter(chosen, desc="writing GGUF", total=len(chosen), unit="tensor") if progress else chosen
+    for p, t, requested in items:
+        data = _convert(_tensor_data(checkpoint, p), t)
+        w.write_tensor_data(data)
+        report.tensors.append(WrittenTensor(p.name, p.shape, t, requested))
+        del data
+    w.close()
+    return report
