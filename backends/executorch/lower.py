@@ -1,0 +1,93 @@
+"""torch.export -> XNNPACK lowering -> ExecuTorch program, with the LLM runner's metadata.
+
+The metadata are *constant methods* in the ``.pte`` (``get_max_seq_len()`` and friends):
+ExecuTorch's text LLM runner — the one behind Android's ``LlmModule`` — calls them at load.
+Measured on executorch 1.5.1: ``get_max_seq_len`` is required (loading fails without it),
+``get_eos_ids`` must be a list, and BOS id and vocabulary size are taken from the
+**tokenizer**, so the ``tokenizer.json`` beside the ``.pte`` must have exactly ``vocab_size``
+entries (checked by the exporter). ``enable_dynamic_shape`` true lets the runner prefill a
+prompt in one call instead of token by token.
+"""
+from __future__ import annotations
+
+import gc
+
+import torch
+
+from phonelm_export.tokenizer import STOP_IDS
+
+#: prefix of our own constant methods (the runner ignores names it does not know)
+OWN_PREFIX = "phonelm_"
+
+
+def runner_metadata(dims, max_seq_len: int, full_logits: bool, rope: str, recipe_name: str) -> dict:
+    """Constant methods stored in the program: the LLM runner's keys, then ours."""
+    return {
+        "get_max_seq_len": max_seq_len,
+        "get_max_context_len": max_seq_len,
+        "get_vocab_size": dims.vocab_size,
+        "get_n_layers": dims.num_hidden_layers,
+        "get_bos_id": dims.bos_token_id,
+        "get_eos_ids": list(STOP_IDS),
+        "use_kv_cache": True,
+        "use_sdpa_with_kv_cache": True,
+        "enable_dynamic_shape": True,
+        # ours: what our runner needs to know about the graph; recipe name for humans
+        OWN_PREFIX + "full_logits": full_logits,
+        OWN_PREFIX + "rope_int8": rope == "int8",
+        OWN_PREFIX + "recipe": recipe_name,
+    }
+
+
+def export_program(model: torch.nn.Module, max_seq_len: int):
+    """``torch.export`` with a dynamic token dimension (1..max_seq_len) and a static ``input_pos``."""
+    from torch.export import Dim, export
+
+    tokens = torch.zeros((1, 2), dtype=torch.long)
+    pos = torch.zeros((1,), dtype=torch.long)
+    seq = Dim("seq", min=1, max=max_seq_len)
+    with torch.no_grad():
+        ep = export(model, (tokens, pos), dynamic_shapes=({1: seq}, {0: 1}), strict=True)
+        # functionalise and decompose torchao's quantized tensor subclasses into plain ops
+        return ep.run_decompositions({})
+
+
+def lower_to_executorch(exported, metadata: dict, quantized: bool, progress=None):
+    """XNNPACK-delegate what it can, keep the custom SDPA/cache ops, emit the program bytes."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import (
+        XnnpackDynamicallyQuantizedPartitioner,
+        XnnpackPartitioner,
+    )
+    from executorch.exir import EdgeCompileConfig, ExecutorchBackendConfig, to_edge_transform_and_lower
+    from executorch.exir.passes import MemoryPlanningPass
+    from executorch.exir.passes.sym_shape_eval_pass import ConstraintBasedSymShapeEvalPass
+
+    partitioners = [XnnpackPartitioner()]
+    if quantized:
+        # the dynamically-quantized linears first, as ExecuTorch's own LLM export orders them
+        partitioners.insert(0, XnnpackDynamicallyQuantizedPartitioner())
+    if progress:
+        progress.step("lowering to XNNPACK (slow: minutes for large models)")
+    edge = to_edge_transform_and_lower(
+        exported,
+        partitioner=partitioners,
+        # custom llama:: ops are not core ATen: the IR validity check would refuse them
+        compile_config=EdgeCompileConfig(_check_ir_validity=False, _skip_dim_order=True),
+        constant_methods=metadata,
+    )
+    del exported
+    gc.collect()
+    if progress:
+        progress.step("emitting the ExecuTorch program")
+    program = edge.to_executorch(
+        ExecutorchBackendConfig(
+            extract_delegate_segments=True,
+            do_quant_fusion_and_const_prop=True,
+            # inputs are provided by the caller, the KV-cache buffers are planned in
+            memory_planning_pass=MemoryPlanningPass(alloc_graph_input=False),
+            sym_shape_eval_pass=ConstraintBasedSymShapeEvalPass(),
+        )
+    )
+    del edge
+    gc.collect()
+    return program
