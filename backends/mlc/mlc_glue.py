@@ -1,0 +1,141 @@
+"""Registration of ``phonelm`` in mlc_llm's model registry, for users who have mlc_llm installed.
+
+With it, ``mlc_llm convert_weight / gen_config / compile --model-type phonelm`` accept PhoneLM
+checkpoints: MLC's own converter, quantizers and compiler run on *our* model definition
+(:mod:`.model`). mlc_llm is not installable from PyPI, so this glue was not run here; it only
+forwards to pieces that our own pipeline tests (model definition, parameter names and fusion,
+RoPE modes). What differs from our pipeline: MLC quantizes with its own GroupQuantize modules
+(same layout as :mod:`.quantization`) and creates the KV cache through its generic
+``create_paged_kv_cache`` so its compiler can pick TIR or FlashInfer kernels.
+
+``mlc_llm package`` compiles in a subprocess that would not see this registration: give it the
+precompiled library from ``phonelm-export mlc --device android`` instead (``model_lib`` in
+mlc-package-config.json), as the export command prints.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.util
+from typing import Any
+
+_REGISTERED = False
+
+
+def register_with_mlc_llm() -> bool:
+    """Add ``phonelm`` to mlc_llm's MODELS (and its conversation template); False without mlc_llm."""
+    global _REGISTERED
+    if _REGISTERED:
+        return True
+    if importlib.util.find_spec("mlc_llm") is None:
+        return False
+    import numpy as np
+    from mlc_llm.conversation_template import ConvTemplateRegistry
+    from mlc_llm.loader import ExternMapping, QuantizeMapping
+    from mlc_llm.model import model as mlc_model
+    from mlc_llm.nn import PagedKVCache as MLCPagedKVCache
+    from mlc_llm.nn import RopeMode
+    from mlc_llm.protocol.conversation_protocol import Conversation
+    from mlc_llm.support.config import ConfigBase
+
+    from .chat_config import phonelm_conv_template
+    from .model import PhoneLMConfig, PhoneLMForCausalLM
+    from .quantization import SCHEMES
+
+    @dataclasses.dataclass
+    class MLCPhoneLMConfig(ConfigBase):  # pylint: disable=too-many-instance-attributes
+        hidden_size: int
+        intermediate_size: int
+        num_attention_heads: int
+        num_hidden_layers: int
+        rms_norm_eps: float
+        vocab_size: int
+        num_key_value_heads: int = 0
+        head_dim: int = 0
+        rope_theta: float = 10000.0
+        context_window_size: int = 0
+        prefill_chunk_size: int = 0
+        tensor_parallel_shards: int = 1
+        max_batch_size: int = 1
+        rope_mode: str = "float"
+        kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+        def __post_init__(self):
+            self.num_key_value_heads = self.num_key_value_heads or self.num_attention_heads
+            self.head_dim = self.head_dim or self.hidden_size // self.num_attention_heads
+            if not self.context_window_size:
+                self.context_window_size = self.kwargs.pop("max_position_embeddings", 2048)
+            self.prefill_chunk_size = min(self.prefill_chunk_size or self.context_window_size, self.context_window_size)
+            if self.kwargs.get("hidden_act", "relu") != "relu":
+                raise ValueError("PhoneLM's FFN is gated ReLU (hidden_act 'relu')")
+
+        def ours(self) -> PhoneLMConfig:
+            return PhoneLMConfig(
+                self.hidden_size, self.intermediate_size, self.num_attention_heads, self.num_key_value_heads,
+                self.head_dim, self.num_hidden_layers, self.rms_norm_eps, self.vocab_size, self.rope_theta,
+                self.context_window_size, self.prefill_chunk_size, self.max_batch_size, True, self.rope_mode,
+            )
+
+    class MLCPhoneLM(PhoneLMForCausalLM):
+        """Our model with MLC's generic KV-cache creation (dispatched by MLC's compiler)."""
+
+        def __init__(self, config: MLCPhoneLMConfig):
+            super().__init__(config.ours(), SCHEMES["q0f32"])
+
+        def create_paged_kv_cache(self, max_batch_size, max_total_seq_len, prefill_chunk_size, page_size,
+                                  support_sliding_window):
+            c = self.cfg
+            return MLCPagedKVCache.create_generic(
+                attn_kind="mha", max_batch_size=max_batch_size, max_total_seq_len=max_total_seq_len,
+                prefill_chunk_size=prefill_chunk_size, page_size=page_size,
+                support_sliding_window=support_sliding_window, num_hidden_layers=c.num_hidden_layers,
+                num_attention_heads=c.num_attention_heads, num_key_value_heads=c.num_key_value_heads,
+                qk_head_dim=c.head_dim, v_head_dim=c.head_dim,
+                rope_mode=RopeMode.NONE if c.rope_mode == "int8" else RopeMode.NORMAL,
+                rope_scale=1, rope_theta=c.rope_theta, layer_partition=[0, c.num_hidden_layers], dtype=self.dtype,
+            )
+
+        def get_default_spec(self):
+            from tvm.relax.frontend import nn
+
+            raw = self.raw_spec()
+            raw["create_paged_kv_cache"] = raw.pop("create_tir_paged_kv_cache")
+            return nn.spec.ModuleSpec.from_raw(raw, self)
+
+    def huggingface(model_config: MLCPhoneLMConfig, quantization) -> ExternMapping:
+        model = MLCPhoneLM(model_config)
+        if quantization is not None:
+            model.to(quantization.model_dtype)
+        _, named, _ = model.export_tvm(spec=model.get_default_spec(), allow_extern=True)
+        mapping = ExternMapping()
+        for name, param in named:
+            from .weights import _source_names  # the same fusion our converter uses
+
+            mapping.add_mapping(
+                name, _source_names(name),
+                functools.partial(lambda *xs, dtype: np.concatenate(xs, axis=0).astype(dtype), dtype=param.dtype),
+            )
+        for i in range(model_config.num_hidden_layers):
+            mapping.add_unused(f"model.layers.{i}.self_attn.rotary_emb.inv_freq")
+        return mapping
+
+    def no_quant(model_config, quantization):
+        model = MLCPhoneLM(model_config)
+        model.to(quantization.model_dtype)
+        return model, QuantizeMapping({}, {})
+
+    def group_quant(model_config, quantization):
+        model = MLCPhoneLM(model_config)
+        model.to(quantization.model_dtype)
+        quant_map = QuantizeMapping({}, {})
+        quantization.tensor_parallel_shards = model_config.tensor_parallel_shards
+        return quantization.quantize_model(model, quant_map, ""), quant_map
+
+    mlc_model.MODELS["phonelm"] = mlc_model.Model(
+        name="phonelm", model=MLCPhoneLM, config=MLCPhoneLMConfig,
+        source={"huggingface-torch": huggingface, "huggingface-safetensor": huggingface},
+        quantize={"no-quant": no_quant, "group-quant": group_quant},
+    )
+    ConvTemplateRegistry.register_conv_template(Conversation(**phonelm_conv_template()), override=True)
+    _REGISTERED = True
+    return True
