@@ -15,9 +15,10 @@ from ..cli_options import emit_json, force_option, json_option
 @click.option("--calls", "n_call", default=6000, show_default=True, help="Intent-calling training rows.")
 @click.option("--chat", "n_chat", default=1500, show_default=True, help="Chat training rows.")
 @click.option("--heldout", "n_heldout", default=200, show_default=True, help="Rows per held-out split.")
+@click.option("--max-docs", type=int, help="Keep at most this many function docs per training prompt (needed ones always kept; held-out prompts keep all).")
 @click.option("--seed", default=0, show_default=True)
 @force_option
-def synth_data(out, n_call, n_chat, n_heldout, seed, force):
+def synth_data(out, n_call, n_chat, n_heldout, max_docs, seed, force):
     """Generate the synthetic chat + intent-calling corpus (train, heldout, heldout_phrasing jsonl).
 
     Everything is produced by our own code from the DroidCall function schema and phrasing
@@ -27,7 +28,7 @@ def synth_data(out, n_call, n_chat, n_heldout, seed, force):
     from .synthetic import build_corpus
 
     with atomic_output(out, force=force, directory=True) as tmp:
-        paths = build_corpus(tmp, n_call=n_call, n_chat=n_chat, n_heldout=n_heldout, seed=seed)
+        paths = build_corpus(tmp, n_call=n_call, n_chat=n_chat, n_heldout=n_heldout, seed=seed, max_docs=max_docs)
     for split in paths:
         click.echo(f"{out / (split + '.jsonl')}")
 

@@ -52,27 +52,38 @@ def chat_examples(n: int, seed: int) -> list[dict]:
     return out
 
 
-def call_row(example: dict) -> dict:
-    """A chat row for one intent-calling example from intents.synth."""
+def call_row(example: dict, max_docs: int | None = None) -> dict:
+    """A chat row for one intent-calling example from intents.synth.
+
+    ``max_docs`` drops distractor docs beyond that count (the functions the calls need are
+    always kept): shorter prompts make CPU training of the bundled model affordable.
+    """
     from ..intents.schema import render_doc
 
-    docs = [render_doc(name) for name in example["functions"]]
+    functions = list(example["functions"])
+    if max_docs is not None and len(functions) > max_docs:
+        needed = {c["name"] for c in example["calls"]}
+        spare = max(0, max_docs - len(needed))
+        functions = [f for f in functions if f in needed or (spare := spare - 1) >= 0]
+    example = {**example, "functions": functions}
+    docs = [render_doc(name) for name in functions]
     msgs = call_messages(example["query"], docs) + [{"role": "assistant", "content": example["output"]}]
     return {"kind": "call", "messages": msgs, "query": example["query"], "functions": example["functions"], "calls": example["calls"]}
 
 
-def call_rows(n: int, seed: int, split: str) -> list[dict]:
+def call_rows(n: int, seed: int, split: str, max_docs: int | None = None) -> list[dict]:
     from ..intents.synth import make_call_examples
 
-    return [call_row(e) for e in make_call_examples(n, seed, split)]
+    return [call_row(e, max_docs) for e in make_call_examples(n, seed, split)]
 
 
-def build_corpus(out: Path, *, n_call: int, n_chat: int, n_heldout: int, seed: int = 0) -> dict[str, Path]:
+def build_corpus(out: Path, *, n_call: int, n_chat: int, n_heldout: int, seed: int = 0,
+                 max_docs: int | None = None) -> dict[str, Path]:
     """Write train.jsonl / heldout.jsonl / heldout_phrasing.jsonl; return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    train = call_rows(n_call, seed, "train") + chat_examples(n_chat, seed)
+    train = call_rows(n_call, seed, "train", max_docs) + chat_examples(n_chat, seed)
     rng.shuffle(train)
     files = {
         "train": train,
