@@ -60,9 +60,10 @@ class ExecuTorchRunner(Runner):
             portable_lib._unsafe_reset_threadpool(int(threads))
         try:
             self.module = portable_lib._load_for_executorch(str(path))
+            methods = set(self.module.method_names())  # loading is lazy: this parses the program
         except Exception as e:
-            raise PhoneLMError(f"{path}: ExecuTorch cannot load it ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-        methods = set(self.module.method_names())
+            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise PhoneLMError(f"{path}: ExecuTorch cannot load it ({why}; not a valid .pte?)") from None
         if "forward" not in methods or "get_max_seq_len" not in methods:
             raise PhoneLMError(f"{path}: not an LLM program (needs forward and get_max_seq_len)")
         self.path = path
