@@ -113,6 +113,7 @@ _COMMAND_MODULES = (
     "phonelm_export.backends.executorch.cli",
     "phonelm_export.backends.mlc.cli",
     "phonelm_export.verify_cli",
+    "phonelm_export.all_cli",
     "phonelm_export.intents.cli",
     "phonelm_export.android",
 )
