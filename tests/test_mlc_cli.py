@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,3 +128,21 @@ def test_json_export_of_q0f16_runs_in_float16_and_chats(random_checkpoint, tmp_p
 
     again = run("mlc", str(random_checkpoint), "--quantization", "q0f16", "-o", str(out), "--json")
     assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_android_instructions_name_the_package_config_entries():
+    from phonelm_export.backends.mlc.cli import android_instructions
+    from phonelm_export.backends.mlc.export import package_entry
+
+    out = "/models/phonelm-q4"
+    meta = {
+        "libraries": {"android": f"{out}/phonelm_q4f16_1-android.tar"},
+        "mlc_package_entry": package_entry("phonelm_q4f16_1", Path(out)),
+    }
+    text = "\n".join(android_instructions(meta))
+    entry = json.loads(text.split('"model_list":', 1)[1].splitlines()[0])
+    assert entry == {"model": out, "model_id": "phonelm-q4", "model_lib": "phonelm_q4f16_1",
+                     "estimated_vram_bytes": 0, "bundle_weight": True}
+    libs = json.loads(text.split('"model_lib_path_for_prepare_libs":', 1)[1].splitlines()[0])
+    assert libs == {"phonelm_q4f16_1": f"{out}/phonelm_q4f16_1-android.tar"}
+    assert "phonelm_q4f16_1___tvm_ffi__library_bin" in text

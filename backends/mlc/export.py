@@ -51,7 +51,7 @@ def recipe_settings(recipe) -> dict:
     return dict(recipe.data)
 
 
-def package_entry(lib_name: str, out: Path, ckpt) -> dict:
+def package_entry(lib_name: str, out: Path) -> dict:
     """The ``model_list`` entry of mlc-package-config.json that bundles this export into an APK."""
     return {
         "model": str(out),
@@ -117,5 +117,5 @@ def export(ckpt, recipe, out: Path, *, force: bool = False, progress=None, devic
         "model_lib": lib_name,
     }
     if "android" in libs:
-        meta["mlc_package_entry"] = package_entry(lib_name, out, ckpt)
+        meta["mlc_package_entry"] = package_entry(lib_name, out)
     return Artifact(backend="mlc", path=out, recipe=recipe.name, files=files, meta=meta)

@@ -23,12 +23,28 @@ _REGISTERED = False
 
 
 def register_with_mlc_llm() -> bool:
-    """Add ``phonelm`` to mlc_llm's MODELS (and its conversation template); False without mlc_llm."""
+    """Add ``phonelm`` to mlc_llm's MODELS (and its conversation template); False without mlc_llm.
+
+    An mlc_llm whose API moved must not break importing this backend: the failure becomes one
+    warning line and our own pipeline keeps working.
+    """
     global _REGISTERED
     if _REGISTERED:
         return True
     if importlib.util.find_spec("mlc_llm") is None:
         return False
+    try:
+        _register()
+    except Exception as e:  # noqa: BLE001 - any API drift in mlc_llm lands here
+        import warnings
+
+        warnings.warn(f"phonelm could not be registered with mlc_llm ({type(e).__name__}: {e})", stacklevel=2)
+        return False
+    _REGISTERED = True
+    return True
+
+
+def _register() -> None:
     import numpy as np
     from mlc_llm.conversation_template import ConvTemplateRegistry
     from mlc_llm.loader import ExternMapping, QuantizeMapping
@@ -137,5 +153,3 @@ def register_with_mlc_llm() -> bool:
         quantize={"no-quant": no_quant, "group-quant": group_quant},
     )
     ConvTemplateRegistry.register_conv_template(Conversation(**phonelm_conv_template()), override=True)
-    _REGISTERED = True
-    return True
