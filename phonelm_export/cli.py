@@ -114,6 +114,7 @@ _COMMAND_MODULES = (
     "phonelm_export.backends.mlc.cli",
     "phonelm_export.verify_cli",
     "phonelm_export.all_cli",
+    "phonelm_export.tune_cli",
     "phonelm_export.intents.cli",
     "phonelm_export.android",
 )

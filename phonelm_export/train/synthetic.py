@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -71,19 +72,88 @@ def call_row(example: dict, max_docs: int | None = None) -> dict:
     return {"kind": "call", "messages": msgs, "query": example["query"], "functions": example["functions"], "calls": example["calls"]}
 
 
-def call_rows(n: int, seed: int, split: str, max_docs: int | None = None) -> list[dict]:
+_SYLLABLES = ("ka", "lo", "mi", "ren", "to", "sa", "vi", "dor", "el", "nu", "par", "que", "zi", "bo", "tan", "wes")
+
+
+def _surrogate(value: str, rng: random.Random) -> str:
+    """A random stand-in of the same shape (digits, e-mail, Capitalized words, lower words)."""
+    if value.isdigit():
+        return "".join(rng.choice("0123456789") for _ in value)
+
+    def word(cap: bool) -> str:
+        w = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(1, 3)))
+        return w.capitalize() if cap else w
+
+    if re.fullmatch(r"[\w.+-]+@[\w-]+\.\w+", value):
+        return f"{word(False)}.{word(False)}@{word(False)}.{rng.choice(['com', 'io', 'net', 'org'])}"
+    return " ".join(word(w[:1].isupper()) for w in value.split())
+
+
+def _replace_strings(obj, old: str, new: str):
+    if isinstance(obj, str):
+        return re.sub(rf"(?<!\w){re.escape(old)}(?!\w)", new, obj)
+    if isinstance(obj, list):
+        return [_replace_strings(x, old, new) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _replace_strings(v, old, new) for k, v in obj.items()}
+    return obj
+
+
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, list):
+        for x in obj:
+            yield from _strings(x)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+
+
+def randomize_copied_values(example: dict, rng: random.Random) -> dict:
+    """Replace argument strings the query spells out verbatim with random stand-ins.
+
+    Slot values come from word lists a small model can memorise instead of learning to copy
+    them from the query; random stand-ins make copying the only way to be right, which is what
+    held-out values (never seen in training) require.
+    """
+    from ..intents.parser import CallParseError, parse_calls
+
+    ex = dict(example)
+    for value in sorted({v for c in example["calls"] for v in _strings(c["arguments"])}, key=len, reverse=True):
+        if len(value) < 3 or not re.search(rf"(?<!\w){re.escape(value)}(?!\w)", ex["query"]):
+            continue
+        new = _surrogate(value, rng)
+        ex = {**ex, "query": _replace_strings(ex["query"], value, new),
+              "output": _replace_strings(ex["output"], value, new),
+              "calls": _replace_strings(ex["calls"], value, new)}
+    try:
+        parse_calls(ex["output"])
+    except CallParseError:
+        return example
+    return ex
+
+
+def call_rows(n: int, seed: int, split: str, max_docs: int | None = None, randomize: float = 0.0) -> list[dict]:
+    """Rows for ``n`` examples; a share ``randomize`` of them gets random stand-in slot values."""
     from ..intents.synth import make_call_examples
 
-    return [call_row(e, max_docs) for e in make_call_examples(n, seed, split)]
+    rng = random.Random(seed * 7919 + 1)
+    rows = []
+    for e in make_call_examples(n, seed, split):
+        if randomize and rng.random() < randomize:
+            e = randomize_copied_values(e, rng)
+        rows.append(call_row(e, max_docs))
+    return rows
 
 
 def build_corpus(out: Path, *, n_call: int, n_chat: int, n_heldout: int, seed: int = 0,
-                 max_docs: int | None = None) -> dict[str, Path]:
+                 max_docs: int | None = None, randomize: float = 0.0) -> dict[str, Path]:
     """Write train.jsonl / heldout.jsonl / heldout_phrasing.jsonl; return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    train = call_rows(n_call, seed, "train", max_docs) + chat_examples(n_chat, seed)
+    train = call_rows(n_call, seed, "train", max_docs, randomize) + chat_examples(n_chat, seed)
     rng.shuffle(train)
     files = {
         "train": train,
