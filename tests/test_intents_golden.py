@@ -83,3 +83,14 @@ def test_value_conversions_golden():
         assert _or_none(iso_to_epoch_ms, c["text"], c["timezone"]) == c["epoch_ms"], c
     for c in VALUES["url_encode"]:
         assert url_encode(c["text"]) == c["encoded"], c
+
+
+def test_prompts_golden():
+    from phonelm_export.intents.flow import prompt_ids  # noqa: F401  (the CLI builds prompts the same way)
+    from phonelm_export.tokenizer import call_messages, render_chat
+
+    for c in DOCS["call_prompts"]:
+        assert select_docs(c["query"], 3) == c["functions"]
+        assert render_chat(call_messages(c["query"], [render_doc(n) for n in c["functions"]])) == c["chatml"]
+    for c in DOCS["chat_prompts"]:
+        assert render_chat(c["messages"]) == c["chatml"]

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import android_values as A
 from .calls import Call, ResultRef
+from .parser import WHITESPACE
 from .schema import FUNCTIONS, Function
 
 
@@ -115,7 +116,7 @@ def url_encode(s: str) -> str:
 
 
 _ISO = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?"
 )
 
 
@@ -125,7 +126,7 @@ def iso_to_epoch_ms(text: str, tz: str) -> int:
     A time without an offset is local time in ``tz`` (an IANA zone, the phone's zone on Android).
     Raises ValueError for anything else.
     """
-    m = _ISO.fullmatch(text.strip())
+    m = _ISO.fullmatch(text.strip(WHITESPACE))
     if not m:
         raise ValueError("not an ISO 8601 date/time")
     y, mo, d, hh, mm, ss, frac, off = m.groups()
@@ -138,7 +139,7 @@ def iso_to_epoch_ms(text: str, tz: str) -> int:
             sign = -1 if off[0] == "-" else 1
             digits = off[1:].replace(":", "")
             h, mi = int(digits[:2]), int(digits[2:])
-            if h > 23 or mi > 59:
+            if mi > 59 or h * 60 + mi > 18 * 60:  # java.time's limit, so both twins agree
                 raise ValueError("bad UTC offset")
             zone = dt_timezone(sign * timedelta(hours=h, minutes=mi))
         aware = naive.replace(tzinfo=zone)
@@ -152,13 +153,13 @@ _UNITS = {
     "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
 }
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
-_PART = re.compile(r"(\d+(?:\.\d+)?) *([a-z]+)")
+_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?) *([a-z]+)")
 
 
 def duration_seconds(text: str) -> int:
     """``"1 hours 30 minutes"``, ``"90 seconds"``, ``"1h30m"``, ``"1:30:00"`` (h:m:s) or ``"5:00"`` (m:s) to seconds."""
-    s = text.strip().lower()
+    s = text.strip(WHITESPACE).lower()
     m = _CLOCK.fullmatch(s)
     if m:
         a, b, c = m.groups()
@@ -169,12 +170,12 @@ def duration_seconds(text: str) -> int:
         if int(b) > 59 or (c is not None and int(c) > 59):
             raise ValueError("not a duration")
         return total
-    s = re.sub(r"[,]|\band\b", " ", s)
+    s = re.sub(r"[,]|(?<![a-z0-9_])and(?![a-z0-9_])", " ", s)
     total = 0.0
     pos = 0
     found = False
     for part in _PART.finditer(s):
-        if s[pos:part.start()].strip():
+        if s[pos:part.start()].strip(WHITESPACE):
             raise ValueError("not a duration")
         unit = _UNITS.get(part.group(2))
         if unit is None:
@@ -182,7 +183,7 @@ def duration_seconds(text: str) -> int:
         total += float(part.group(1)) * unit
         pos = part.end()
         found = True
-    if not found or s[pos:].strip():
+    if not found or s[pos:].strip(WHITESPACE):
         raise ValueError("not a duration")
     return int(math.floor(total + 0.5))
 
@@ -277,7 +278,7 @@ def _bad(fn: str, arg: str, problem: str) -> MappingError:
 
 
 def _nonempty(fn: str, arg: str, v: str) -> str:
-    if not v.strip():
+    if not v.strip(WHITESPACE):
         raise _bad(fn, arg, "must not be empty")
     return v
 
@@ -323,7 +324,7 @@ def map_call(name: str, args: dict[str, Any], tz: str = "UTC") -> Intent | Conta
         if a["EXTRA_DAYS"] is not None:
             days = []
             for d in a["EXTRA_DAYS"]:
-                key = d.strip().lower()
+                key = d.strip(WHITESPACE).lower()
                 num = A.CALENDAR_DAYS.get(key) or next(
                     (v for k, v in A.CALENDAR_DAYS.items() if len(key) >= 3 and k.startswith(key)), None
                 )
@@ -470,7 +471,7 @@ class SimulatedDevice:
 
     def query(self, q: ContactQuery) -> Any:
         for c in self.contacts:
-            if (q.by == "name" and c.get("name", "").lower() == q.value.strip().lower()) or (
+            if (q.by == "name" and c.get("name", "").lower() == q.value.strip(WHITESPACE).lower()) or (
                 q.by == "uri" and c.get("uri") == q.value
             ):
                 return c.get(q.key)

@@ -31,13 +31,16 @@ _HASH_REF = re.compile(r"#(0|[1-9][0-9]{0,5})")
 _INT_MAX = 2**63 - 1
 
 
+WHITESPACE = " \t\n\r\f\v"  # what strip() removes here; the Kotlin/Java twin strips the same set
+
+
 class CallParseError(PhoneLMError):
     """The model output is not a well-formed list of function calls."""
 
 
 def unwrap(text: str) -> str:
     """Remove ``<tool_call>`` tags, a code fence and ``$ ... $`` around the calls."""
-    s = text.strip()
+    s = text.strip(WHITESPACE)
     if "<tool_call>" in s:
         parts = []
         rest = s
@@ -46,15 +49,15 @@ def unwrap(text: str) -> str:
             end = rest.find("</tool_call>")
             parts.append(rest if end < 0 else rest[:end])
             rest = "" if end < 0 else rest[end + len("</tool_call>"):]
-        s = "\n".join(p.strip() for p in parts).strip()
+        s = "\n".join(p.strip(WHITESPACE) for p in parts).strip(WHITESPACE)
     if s.startswith("```"):
         nl = s.find("\n")
         s = "" if nl < 0 else s[nl + 1:]
-        if s.rstrip().endswith("```"):
-            s = s.rstrip()[:-3]
-        s = s.strip()
+        if s.rstrip(WHITESPACE).endswith("```"):
+            s = s.rstrip(WHITESPACE)[:-3]
+        s = s.strip(WHITESPACE)
     if len(s) >= 2 and s.startswith("$") and s.endswith("$"):
-        s = s[1:-1].strip()
+        s = s[1:-1].strip(WHITESPACE)
     return s
 
 
@@ -370,7 +373,7 @@ class _Parser:
                 raise self.error(f"call {n}: unexpected key \"{extra[0]}\"", at)
             args = obj.get("arguments", {})
             if isinstance(args, str):
-                sub = _Parser(args.strip() or "{}")
+                sub = _Parser(args.strip(WHITESPACE) or "{}")
                 if sub.peek() != "{":
                     raise self.error(f"call {n}: \"arguments\" must be an object", at)
                 try:

@@ -1,0 +1,87 @@
+"""The whole intent-calling flow of the app, on the desktop: retrieval -> call prompt ->
+generation -> parser -> mapper. ``phonelm-export call`` and its held-out evaluation use it.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..tokenizer import call_messages
+from .calls import Call
+from .mapper import DryRunDevice, Step, plan
+from .parser import CallParseError, parse_calls
+from .retrieval import select_docs
+from .schema import render_doc
+
+
+@dataclass
+class CallResult:
+    query: str
+    functions: list[str]
+    output: str
+    calls: list[Call] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    parse_error: str | None = None
+    prompt_tokens: int = 0
+    new_tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.parse_error is None and bool(self.steps) and all(s.error is None for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "functions": self.functions,
+            "output": self.output,
+            "parse_error": self.parse_error,
+            "calls": [c.to_json() for c in self.calls],
+            "intents": [s.to_json() for s in self.steps],
+            "ok": self.ok,
+            "prompt_tokens": self.prompt_tokens,
+            "new_tokens": self.new_tokens,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def prompt_ids(tokenizer, query: str, functions: list[str]) -> list[int]:
+    messages = call_messages(query, [render_doc(n) for n in functions])
+    return tokenizer.encode(tokenizer.render_chat(messages, add_generation_prompt=True))
+
+
+def map_output(query: str, functions: list[str], output: str, tz: str = "UTC", device=None) -> CallResult:
+    res = CallResult(query, functions, output)
+    try:
+        res.calls = parse_calls(output)
+    except CallParseError as e:
+        res.parse_error = str(e)
+        return res
+    res.steps = plan(res.calls, device if device is not None else DryRunDevice(), tz)
+    return res
+
+
+def run_call(runner, query: str, *, k: int = 3, functions: list[str] | None = None, max_new_tokens: int = 160,
+             tz: str = "UTC", device=None) -> CallResult:
+    """Ask the Call model for ``query`` (docs: ``functions`` or the top-``k`` retrieved) and map its answer."""
+    from phonelm_export.backends.base import Sampling
+
+    functions = list(functions) if functions is not None else select_docs(query, k)
+    ids = prompt_ids(runner.tokenizer, query, functions)
+    t0 = time.perf_counter()
+    out = runner.generate(ids, max_new_tokens=max_new_tokens, sampling=Sampling())  # greedy, as the app decodes
+    dt = time.perf_counter() - t0
+    text = runner.tokenizer.decode(out, skip_special_tokens=True) if _accepts_skip(runner.tokenizer) else runner.tokenizer.decode(out)
+    res = map_output(query, functions, text, tz, device)
+    res.prompt_tokens, res.new_tokens, res.seconds = len(ids), len(out), dt
+    return res
+
+
+def _accepts_skip(tok) -> bool:
+    import inspect
+
+    try:
+        return "skip_special_tokens" in inspect.signature(tok.decode).parameters
+    except (TypeError, ValueError):
+        return False
