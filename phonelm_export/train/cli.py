@@ -18,9 +18,11 @@ from ..cli_options import emit_json, force_option, json_option
 @click.option("--max-docs", type=int, help="Keep at most this many function docs per training prompt (needed ones always kept; held-out prompts keep all).")
 @click.option("--randomize", default=0.0, show_default=True,
               help="Share of training call rows whose copied slot values become random stand-ins (teaches copying).")
+@click.option("--copy-drills", "n_copy", default=0, show_default=True,
+              help="Rows that ask to repeat random names/numbers (dense practice of copying from the query).")
 @click.option("--seed", default=0, show_default=True)
 @force_option
-def synth_data(out, n_call, n_chat, n_heldout, max_docs, randomize, seed, force):
+def synth_data(out, n_call, n_chat, n_heldout, max_docs, randomize, n_copy, seed, force):
     """Generate the synthetic chat + intent-calling corpus (train, heldout, heldout_phrasing jsonl).
 
     Everything is produced by our own code from the DroidCall function schema and phrasing
@@ -30,7 +32,7 @@ def synth_data(out, n_call, n_chat, n_heldout, max_docs, randomize, seed, force)
     from .synthetic import build_corpus
 
     with atomic_output(out, force=force, directory=True) as tmp:
-        paths = build_corpus(tmp, n_call=n_call, n_chat=n_chat, n_heldout=n_heldout, seed=seed, max_docs=max_docs, randomize=randomize)
+        paths = build_corpus(tmp, n_call=n_call, n_chat=n_chat, n_heldout=n_heldout, seed=seed, max_docs=max_docs, randomize=randomize, n_copy=n_copy)
     for split in paths:
         click.echo(f"{out / (split + '.jsonl')}")
 

@@ -53,6 +53,29 @@ def chat_examples(n: int, seed: int) -> list[dict]:
     return out
 
 
+def copy_drills(n: int, seed: int) -> list[dict]:
+    """Chat rows whose reply repeats part of the request: dense practice of the one skill calls
+    need most (copying names, numbers and text from the query), which a small model does not
+    pick up from the few copied values in call examples alone."""
+    rng = random.Random(seed * 104729 + 17)
+    asks = ("repeat after me: {x}", "say {x}", "echo {x}", "copy this: {x}", "please repeat {x}", "write {x}")
+    out = []
+    for _ in range(n):
+        items = []
+        for _ in range(rng.randint(1, 5)):
+            kind = rng.random()
+            if kind < 0.3:
+                items.append("".join(rng.choice("0123456789") for _ in range(rng.randint(3, 11))))
+            elif kind < 0.45:
+                items.append(_surrogate("a.b@c.com", rng))
+            else:
+                items.append(_surrogate("Aa" if rng.random() < 0.5 else "aa", rng))
+        x = " ".join(items)
+        msgs = [{"role": "user", "content": rng.choice(asks).format(x=x)}, {"role": "assistant", "content": x}]
+        out.append({"kind": "copy", "messages": msgs})
+    return out
+
+
 def call_row(example: dict, max_docs: int | None = None) -> dict:
     """A chat row for one intent-calling example from intents.synth.
 
@@ -148,12 +171,12 @@ def call_rows(n: int, seed: int, split: str, max_docs: int | None = None, random
 
 
 def build_corpus(out: Path, *, n_call: int, n_chat: int, n_heldout: int, seed: int = 0,
-                 max_docs: int | None = None, randomize: float = 0.0) -> dict[str, Path]:
+                 max_docs: int | None = None, randomize: float = 0.0, n_copy: int = 0) -> dict[str, Path]:
     """Write train.jsonl / heldout.jsonl / heldout_phrasing.jsonl; return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    train = call_rows(n_call, seed, "train", max_docs, randomize) + chat_examples(n_chat, seed)
+    train = call_rows(n_call, seed, "train", max_docs, randomize) + chat_examples(n_chat, seed) + copy_drills(n_copy, seed)
     rng.shuffle(train)
     files = {
         "train": train,

@@ -1,0 +1,81 @@
+"""Run every benchmark under bench/ and write bench/RESULTS.md with the machine it ran on.
+
+Usage: ``python -m bench [--only gguf,executorch,mlc] [--quick]``. Each ``bench/<part>_*.py`` is run
+as its own process (so one runtime's threads and memory cannot skew another's) with
+``python -m bench.<module>``; what it prints — ratios measured side by side in that one run —
+goes into RESULTS.md verbatim, under a description of this machine. Benchmarks never run in the
+test suite: tests check correctness, never timing.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# per module: extra arguments for --quick (tiny shapes, a smoke run of the harness)
+QUICK = {
+    "gguf_speed": ["--hidden", "256", "--ffn", "768", "--layers", "2", "--heads", "4", "--prompt", "64", "--decode", "16", "--repeats", "1"],
+    "executorch_speed": ["--shape", "tiny", "--reps", "1"],
+    "mlc_speed": ["--shape", "tiny"],
+}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        mem = float("nan")
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def modules(only: list[str] | None) -> list[str]:
+    names = sorted(p.stem for p in HERE.glob("*_*.py") if not p.stem.startswith("_"))
+    return [n for n in names if not only or n.split("_")[0] in only]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", help="comma-separated parts (gguf, executorch, mlc)")
+    ap.add_argument("--quick", action="store_true", help="tiny shapes: check the harness, not the machine")
+    ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = ap.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",")] if args.only else None
+    sections = []
+    for mod in modules(only):
+        extra = QUICK.get(mod, []) if args.quick else []
+        print(f"== bench.{mod} {' '.join(extra)}", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        p = subprocess.run([sys.executable, "-m", f"bench.{mod}", *extra], cwd=HERE.parent, capture_output=True, text=True)
+        took = time.perf_counter() - t0
+        body = p.stdout.strip() or "(no output)"
+        if p.returncode:
+            body += f"\n\nexit status {p.returncode}:\n" + "\n".join(p.stderr.strip().splitlines()[-15:])
+        print(body, flush=True)
+        sections.append(f"## {mod}\n\n`python -m bench.{mod} {' '.join(extra)}` ({took:.0f} s)\n\n```\n{body}\n```\n")
+    header = (
+        f"# Benchmark results\n\nMachine: {machine()}\n\nDate: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}"
+        f"{' (quick mode: harness check, tiny shapes)' if args.quick else ''}\n\n"
+        "Regenerate with `python -m bench`. Each section is one process; ratios inside a section were measured "
+        "side by side in that run.\n\n"
+    )
+    args.out.write_text(header + "\n".join(sections))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
