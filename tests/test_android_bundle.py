@@ -1,0 +1,108 @@
+"""``phonelm-export android``: the app bundle (model files, app config, functions, push script)."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from phonelm_export.cli import main
+from phonelm_export.intents.schema import FUNCTION_NAMES
+from phonelm_export.tokenizer import call_format
+
+pytestmark = pytest.mark.android
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["android", *map(str, args)])
+
+
+@pytest.fixture(scope="module")
+def gguf_bundle(random_checkpoint, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundles") / "gguf"
+    r = run(random_checkpoint, "--engine", "gguf", "--recipe", "f32", "-o", out, "--json")
+    assert r.exit_code == 0, r.output
+    return out, json.loads(r.output)
+
+
+@pytest.mark.gguf
+def test_gguf_bundle_layout_and_config(gguf_bundle):
+    out, summary = gguf_bundle
+    assert sorted(p.name for p in out.iterdir()) == ["functions.json", "model", "phonelm-app.json", "push.sh"]
+    cfg = json.loads((out / "phonelm-app.json").read_text())
+    assert cfg["engine"] == "gguf" and cfg["recipe"] == "f32" and cfg["stop_ids"] == [2, 0]
+    assert cfg["model"] == "model/ckpt.gguf" and (out / cfg["model"]).is_file()
+    assert cfg["prompts"]["call"] == call_format() and "<|im_start|>" in cfg["prompts"]["chat_template"]
+    assert cfg["intents"]["functions"] == list(FUNCTION_NAMES)
+    assert cfg["device_dir"] == "/sdcard/Android/data/org.phonelm.demo/files/models/ckpt"
+    assert len(cfg["replay"]) == 8 and all(e["output"].startswith("result0 = ") for e in cfg["replay"])
+    import hashlib
+
+    for f in cfg["files"]:
+        assert hashlib.sha256((out / f["path"]).read_bytes()).hexdigest() == f["sha256"]
+    assert json.loads((out / "functions.json").read_text())["functions"][0]["name"] == "ACTION_SET_ALARM"
+
+
+@pytest.mark.gguf
+def test_gguf_bundle_model_runs_in_llama_cpp(gguf_bundle, random_checkpoint):
+    """The model file in the bundle is a real GGUF that computes the reference's logits."""
+    from phonelm_export.backends import get_backend
+    from phonelm_export.checkpoint import open_checkpoint
+    from phonelm_export.reference import ReferenceRunner
+
+    out, _ = gguf_bundle
+    runner = get_backend("gguf").load(out / "model" / "ckpt.gguf")
+    ids = [5, 17, 40, 99, 3, 250]
+    ref = ReferenceRunner.from_checkpoint(open_checkpoint(random_checkpoint)).logits(ids)
+    got = runner.logits(ids)
+    assert abs(got - ref).max() < 1e-2  # f32 GGUF vs the fp32 reference (DESIGN: < 1e-2 held on trained toys)
+    runner.close()
+
+
+@pytest.mark.gguf
+def test_push_script_pushes_every_file_to_the_device_dir(gguf_bundle, tmp_path):
+    out, _ = gguf_bundle
+    script = (out / "push.sh").read_text()
+    assert os.access(out / "push.sh", os.X_OK)
+    # run it against a fake adb that records its arguments
+    fake = tmp_path / "adb"
+    log = tmp_path / "log"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    fake.chmod(0o755)
+    r = subprocess.run(["sh", str(out / "push.sh")], env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    pushed = [l.split() for l in log.read_text().splitlines() if l.startswith("push")]
+    dest = "/sdcard/Android/data/org.phonelm.demo/files/models/ckpt"
+    assert sorted(p[1] for p in pushed) == ["functions.json", "model/ckpt.gguf", "phonelm-app.json"]
+    assert all(p[2] == f"{dest}/{p[1]}" for p in pushed)
+    assert "set -eu" in script
+
+
+def test_refuses_unsafe_outputs_and_device_dirs(random_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for bad in (tmp_path, Path.home(), Path("/"), tmp_path.parent):
+        r = run(random_checkpoint, "--engine", "gguf", "-o", bad, "--force")
+        assert r.exit_code == 2 and "refusing" in r.output, (bad, r.output)
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("")
+    r = run(random_checkpoint, "--engine", "gguf", "-o", project, "--force")
+    assert r.exit_code == 2 and "project directory" in r.output
+    other = tmp_path / "notes"
+    other.mkdir()
+    r = run(random_checkpoint, "--engine", "gguf", "-o", other)
+    assert r.exit_code == 2 and "--force" in r.output
+    r = run(random_checkpoint, "--engine", "gguf", "-o", other, "--force")
+    assert r.exit_code == 2 and "not an app bundle" in r.output and other.is_dir()
+    for dev in ("/sdcard/../system", "/sdcard/x;rm -rf", "relative/dir", "/etc/phonelm"):
+        r = run(random_checkpoint, "--engine", "gguf", "-o", tmp_path / "b", "--device-dir", dev)
+        assert r.exit_code == 2 and "unsafe device directory" in r.output, dev
+        assert not (tmp_path / "b").exists()
+
+
+def test_unknown_recipe_is_one_line_and_leaves_nothing(random_checkpoint, tmp_path):
+    r = run(random_checkpoint, "--engine", "gguf", "--recipe", "nope", "-o", tmp_path / "b")
+    assert r.exit_code == 2 and r.output.startswith("error:") and "Traceback" not in r.output
+    assert not (tmp_path / "b").exists()
