@@ -66,6 +66,12 @@ def test_4bit_groups_that_do_not_divide_the_width_are_refused_before_writing(tmp
     assert "m" not in leftovers(tmp_path)
 
 
+def test_a_context_window_beyond_the_models_positions_is_refused(random_checkpoint, tmp_path):
+    r = run("mlc", str(random_checkpoint), "--quantization", "q0f32", "-o", str(tmp_path / "m"), "--context-window", "4096")
+    assert r.exit_code == 2 and "exceeds the model's max_position_embeddings 512" in r.output
+    assert leftovers(tmp_path) == []
+
+
 def test_a_missing_checkpoint_is_one_line(tmp_path):
     r = run("mlc", str(tmp_path / "nope"), "-o", str(tmp_path / "m"))
     assert r.exit_code == 2 and r.output.startswith("error: ") and r.output.count("\n") == 1

@@ -83,7 +83,12 @@ def export(ckpt, recipe, out: Path, *, force: bool = False, progress=None, devic
         raise PhoneLMError(f"{ckpt.path}: no tokenizer.json; MLC's runtime needs one beside the weights")
     ckpt.tokenizer()  # validate it now rather than in the app
     ctx = context_window_size or settings.get("context_window_size") or ckpt.dims.max_position_embeddings
-    ctx = min(ctx, ckpt.dims.max_position_embeddings)
+    if ctx > ckpt.dims.max_position_embeddings:
+        raise PhoneLMError(
+            f"context window {ctx} exceeds the model's max_position_embeddings {ckpt.dims.max_position_embeddings}"
+        )
+    if ctx <= 0 or (prefill_chunk_size is not None and prefill_chunk_size <= 0):
+        raise PhoneLMError("context window and prefill chunk must be positive")
     chunk = prefill_chunk_size or settings.get("prefill_chunk_size") or min(ctx, 2048)
     cfg = PhoneLMConfig.from_dims(ckpt.dims, context_window_size=ctx, prefill_chunk_size=chunk, rope_mode=rope)
     sampling = {k: settings[k] for k in ("temperature", "top_p") if k in settings}

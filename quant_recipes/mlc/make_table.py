@@ -53,7 +53,8 @@ def measure(model: Path | None, window: int, max_windows: int, decode_steps: int
             runner = backend.load(art.path)
             try:
                 logits = [runner.logits(w) for w in ws]
-                ppl = perplexity(runner.logits, ids, nbytes, window, max_windows)
+                memo = {tuple(w): lg for w, lg in zip(ws, logits)}  # score each window once
+                ppl = perplexity(lambda w: memo[tuple(w)], ids, nbytes, window, max_windows)
                 if base is None:
                     base = logits
                 top1 = float(np.mean(np.concatenate([(a.argmax(-1) == b.argmax(-1)) for a, b in zip(logits, base)])))
