@@ -89,11 +89,17 @@ def compute_imatrix(checkpoint, texts: Iterable[str], *, chunk: int = 256, max_t
         hooks.append(module.register_forward_pre_hook(hook_for(names)))
     chunks = [ids[i: i + chunk] for i in range(0, len(ids), chunk)]
     it = progress.iter(chunks, desc="importance matrix", total=len(chunks), unit="chunk") if progress else chunks
+    # small models' matmuls are too small to amortise OpenMP's fork/join; on a shared machine
+    # the spinning threads made a 2-layer toy model take seconds per chunk instead of milliseconds
+    threads = torch.get_num_threads()
+    if checkpoint.dims.hidden_size < 1024:
+        torch.set_num_threads(1)
     try:
         with torch.no_grad():
             for c in it:
                 model(torch.tensor([c]), use_cache=False)
     finally:
+        torch.set_num_threads(threads)
         for h in hooks:
             h.remove()
     del model

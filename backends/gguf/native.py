@@ -144,7 +144,22 @@ def _install_wheel(wheel: Path, dest: Path, log) -> None:
 
 
 def build(*, force: bool = False, jobs: int | None = None, progress=None) -> dict:
-    """Build (or reuse) the patched llama-cpp-python; return a description of the install."""
+    """Build (or reuse) the patched llama-cpp-python; return a description of the install.
+
+    A failure is recorded in ``BUILD_FAILED`` beside the cache entry (tests quote it)."""
+    failed = native_dir() / "BUILD_FAILED"
+    try:
+        info = _build(force=force, jobs=jobs, progress=progress)
+    except PhoneLMError as e:
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        failed.write_text(f"{e}\n")
+        raise
+    if failed.exists():
+        failed.unlink()
+    return info
+
+
+def _build(*, force: bool, jobs: int | None, progress) -> dict:
     step = progress.step if progress else (lambda m: None)
     d = native_dir()
     if native_site() and not force:

@@ -162,6 +162,32 @@ def _quantize(req: dict) -> dict:
     return {"imatrix_entries": len(data) if req.get("imatrix") else 0}
 
 
+def _bench(req: dict) -> dict:
+    """Prompt processing and decode speed of the loaded model (load it with logits_all=false).
+
+    Prefill evaluates ``n_prompt`` tokens in one batch from an empty cache; decode then feeds
+    ``n_decode`` tokens one at a time. Each is repeated and the fastest run is kept (the machine
+    is shared; the minimum is the least disturbed measurement).
+    """
+    import time
+
+    llm = _State.llm
+    n_prompt, n_decode, reps = int(req["n_prompt"]), int(req["n_decode"]), int(req.get("repeats", 3))
+    vocab = llm.n_vocab()
+    prompt = [(17 + 31 * i) % (vocab - 20) + 17 for i in range(n_prompt)]
+    best_p, best_d = float("inf"), float("inf")
+    for _ in range(reps):
+        llm.reset()
+        t0 = time.perf_counter()
+        llm.eval(prompt)
+        best_p = min(best_p, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for i in range(n_decode):
+            llm.eval([(5 + 7 * i) % (vocab - 20) + 17])
+        best_d = min(best_d, time.perf_counter() - t0)
+    return {"prefill_tok_s": n_prompt / best_p, "decode_tok_s": n_decode / best_d}
+
+
 def serve(inp=None, out=None) -> None:
     inp = inp or sys.stdin.buffer
     out = out or sys.stdout.buffer
@@ -196,6 +222,8 @@ def serve(inp=None, out=None) -> None:
             elif op == "detokenize":
                 b = _State.llm.detokenize(req["ids"], special=bool(req.get("special", True)))
                 _send(out, {"ok": True, "hex": b.hex()})
+            elif op == "bench":
+                _send(out, {"ok": True, **_bench(req)})
             elif op == "quantize":
                 _send(out, {"ok": True, **_quantize(req)})
             else:

@@ -80,11 +80,16 @@ def write_gguf(
     metadata: dict[str, str] | None = None,
     progress=None,
     name: str | None = None,
+    arch_name: str | None = None,
 ) -> WriteReport:
-    """Write ``checkpoint`` to ``path`` (which the caller made atomic); every type must be in DIRECT."""
+    """Write ``checkpoint`` to ``path`` (which the caller made atomic); every type must be in DIRECT.
+
+    ``arch_name`` relabels the native (dense) layout, for benchmarks only: as ``llama`` it is a
+    graph of identical cost that computes gated SiLU, i.e. not PhoneLM.
+    """
     import gguf
 
-    arch = ARCH_NAMES[encoding]
+    arch = arch_name or ARCH_NAMES[encoding]
     plans = list(tensor_plan(checkpoint, encoding))
     chosen: list[tuple[TensorPlan, str, str]] = []
     for p in plans:
