@@ -97,3 +97,17 @@ def test_generation_is_deterministic_and_seeded():
     assert make_call_examples(50, seed=7, split="train") != make_call_examples(50, seed=8, split="train")
     with pytest.raises(ValueError):
         make_call_examples(1, split="test")
+
+
+def test_retrieval_shows_the_needed_docs_for_most_heldout_queries():
+    """The app shows the top-3 docs; a call the prompt has no doc for cannot be right.
+    Measured (600 queries, seed 5): held-out values 96 %, held-out phrasings 74 % at k=3."""
+    from phonelm_export.intents.retrieval import select_docs
+
+    def recall(split, k):
+        ex = make_call_examples(300, seed=5, split=split)
+        return sum(all(c["name"] in select_docs(e["query"], k) for c in e["calls"]) for e in ex) / len(ex)
+
+    assert recall("heldout", 3) >= 0.9
+    assert recall("heldout_phrasing", 3) >= 0.65
+    assert recall("heldout", 4) >= recall("heldout", 2)

