@@ -149,6 +149,19 @@ def test_context_overflow_is_a_clear_error(random_int8rope_cli, backend):
         runner.prefill([5])
 
 
+def test_a_pte_without_its_tokenizer_is_one_line(random_int8rope_cli, backend, tmp_path):
+    import shutil
+
+    from phonelm_export.errors import PhoneLMError
+
+    _, out = random_int8rope_cli
+    alone = tmp_path / "alone.pte"
+    shutil.copy(out, alone)
+    with pytest.raises(PhoneLMError, match="no tokenizer.json beside it"):
+        backend.load(alone)
+    assert backend.load(alone, tokenizer=out.parent / "tokenizer.json").tokenizer is not None
+
+
 # --- the bundled, trained model ------------------------------------------------------------------
 
 def test_bundled_fp32_prefill_matches_reference(bundled_fp32, bundled_checkpoint, backend):
@@ -191,11 +204,14 @@ def test_executorch_llm_runner_generates_the_reference_text(bundled_fp32, bundle
     ref = ReferenceRunner.from_checkpoint(ckpt)
     prompt = _chat_prompt(ref.tokenizer)
     ids = ref.tokenizer.encode(prompt)
-    want = ref.tokenizer.decode(ref.generate(ids, max_new_tokens=40))
+    want_ids = ref.generate(ids, max_new_tokens=40)
+    want = ref.tokenizer.decode(want_ids)
     text, stats = llm_runner_generate(bundled_fp32.path, prompt, max_new_tokens=40)
     assert stats["prompt_tokens"] == len(ids)  # its C++ tokenizer splits the prompt as ours does
     assert text == want
     assert len(want) > 0
+    # and it stopped where the reference stopped: at <|im_end|> when the reply ended before the budget
+    assert stats["stopped_at_eos"] == (len(want_ids) < 40)
 
 
 def test_bundled_8da4w_top1_agreement(bundled_8da4w, bundled_fp32, bundled_checkpoint, backend):
@@ -220,3 +236,25 @@ def test_bundled_8da4w_runs_in_the_llm_runner(bundled_8da4w, bundled_checkpoint)
     text, stats = llm_runner_generate(bundled_8da4w.path, _chat_prompt(tok), max_new_tokens=16)
     assert stats["generated_tokens"] >= 1
     assert isinstance(text, str) and text
+
+
+def test_bundled_8da4w_decode_equals_its_prefill(bundled_8da4w, backend):
+    """Activations are quantized per token, so one-token decode computes what prefill computes."""
+    runner = backend.load(bundled_8da4w.path)
+    ids = runner.tokenizer.encode(_chat_prompt(runner.tokenizer))
+    full, step = runner.logits(ids), runner.decode_logits(ids)
+    assert (full.argmax(-1) == step.argmax(-1)).all()
+    assert np.abs(full - step).max() < 1e-2
+
+
+def test_chat_command_runs_the_pte(bundled_fp32, bundled_checkpoint):
+    """`phonelm-export chat OUT.pte -p ...` answers through ExecuTorch what the reference answers."""
+    from phonelm_export.cli import main
+
+    ref = ReferenceRunner.from_checkpoint(open_checkpoint(bundled_checkpoint))
+    question = "Set an alarm for 7 am tomorrow"
+    ids = ref.tokenizer.encode(_chat_prompt(ref.tokenizer))
+    want = ref.tokenizer.decode(ref.generate(ids, max_new_tokens=24))
+    res = CliRunner().invoke(main, ["chat", str(bundled_fp32.path), "-p", question, "--max-new-tokens", "24"])
+    assert res.exit_code == 0, res.output
+    assert want.strip() and want.strip() in res.stdout

@@ -18,6 +18,7 @@ from phonelm_export.backends.base import Runner
 from phonelm_export.errors import PhoneLMError
 
 TOKENIZER_FILE = "tokenizer.json"
+STOP_TEXTS = ("<|im_end|>", "<|endoftext|>")  # ids 2 and 0, the program's get_eos_ids
 
 
 def load_kernels() -> None:
@@ -74,11 +75,11 @@ class ExecuTorchRunner(Runner):
         self.stop_ids = tuple(int(i) for i in (_constant(self.module, "get_eos_ids", None) or (2, 0)))
         template = _constant(self.module, "phonelm_chat_template", None)
         tok_path = Path(tokenizer) if tokenizer else tokenizer_path_for(path)
-        self.tokenizer = None
-        if tok_path.is_file():
-            from phonelm_export.tokenizer import PhoneLMTokenizer
+        if not tok_path.is_file():
+            raise PhoneLMError(f"{path}: no {tok_path.name} beside it (the export writes one; keep the two together)")
+        from phonelm_export.tokenizer import PhoneLMTokenizer
 
-            self.tokenizer = PhoneLMTokenizer.from_file(tok_path, chat_template=template or None)
+        self.tokenizer = PhoneLMTokenizer.from_file(tok_path, chat_template=template or None)
         self.tokenizer_path = tok_path
         self.pos = 0
 
@@ -159,4 +160,8 @@ def llm_runner_generate(pte: str | Path, prompt: str, max_new_tokens: int, token
     except RuntimeError as e:
         # the reason (e.g. prompt longer than the context) is in the runner's log on stderr
         raise PhoneLMError(f"{pte}: ExecuTorch's LLM runner failed ({e}; its log on stderr says why)") from None
+    # the runner hands the stop token's own text to the callback before it stops; the reply ends before it
+    stats["stopped_at_eos"] = bool(pieces) and pieces[-1] in STOP_TEXTS
+    if stats["stopped_at_eos"]:
+        pieces.pop()
     return "".join(pieces), stats
