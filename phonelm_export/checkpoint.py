@@ -72,6 +72,27 @@ class Dims:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def to_hf_config(self, rope_mode: str = "float"):
+        """The transformers config of the reference model with these dimensions."""
+        from .model import PhoneLMConfig
+
+        return PhoneLMConfig(
+            vocab_size=self.vocab_size,
+            hidden_size=self.hidden_size,
+            intermediate_size=self.intermediate_size,
+            num_hidden_layers=self.num_hidden_layers,
+            num_attention_heads=self.num_attention_heads,
+            num_key_value_heads=self.num_key_value_heads,
+            head_dim=self.head_dim,
+            rms_norm_eps=self.rms_norm_eps,
+            rope_parameters={"rope_theta": self.rope_theta, "rope_type": "default"},
+            max_position_embeddings=self.max_position_embeddings,
+            bos_token_id=self.bos_token_id,
+            eos_token_id=self.eos_token_id,
+            tie_word_embeddings=True,
+            rope_mode=rope_mode,
+        )
+
 
 def layer_tensor_shapes(d: Dims, i: int) -> dict[str, tuple[int, ...]]:
     p = f"model.layers.{i}."
@@ -262,25 +283,7 @@ class Checkpoint:
 
     # -- reference -------------------------------------------------------------------------
     def hf_config(self, rope_mode: str = "float"):
-        from .model import PhoneLMConfig
-
-        d = self.dims
-        return PhoneLMConfig(
-            vocab_size=d.vocab_size,
-            hidden_size=d.hidden_size,
-            intermediate_size=d.intermediate_size,
-            num_hidden_layers=d.num_hidden_layers,
-            num_attention_heads=d.num_attention_heads,
-            num_key_value_heads=d.num_key_value_heads,
-            head_dim=d.head_dim,
-            rms_norm_eps=d.rms_norm_eps,
-            rope_parameters={"rope_theta": d.rope_theta, "rope_type": "default"},
-            max_position_embeddings=d.max_position_embeddings,
-            bos_token_id=d.bos_token_id,
-            eos_token_id=d.eos_token_id,
-            tie_word_embeddings=True,
-            rope_mode=rope_mode,
-        )
+        return self.dims.to_hf_config(rope_mode)
 
     def reference_model(self, dtype: torch.dtype = torch.float32, rope_mode: str = "float"):
         """The PyTorch reference with these weights, built without a second copy in memory."""

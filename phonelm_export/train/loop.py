@@ -68,23 +68,11 @@ def lr_at(step: int, stage: Stage) -> float:
 
 def build_model(dims: Dims, init_from: Path | None = None):
     from ..checkpoint import open_checkpoint
-    from ..model import PhoneLMConfig, PhoneLMForCausalLM
+    from ..model import PhoneLMForCausalLM
 
     if init_from is not None:
         return open_checkpoint(init_from).reference_model(torch.float32).train()
-    cfg = PhoneLMConfig(
-        vocab_size=dims.vocab_size,
-        hidden_size=dims.hidden_size,
-        intermediate_size=dims.intermediate_size,
-        num_hidden_layers=dims.num_hidden_layers,
-        num_attention_heads=dims.num_attention_heads,
-        num_key_value_heads=dims.num_key_value_heads,
-        head_dim=dims.head_dim,
-        rms_norm_eps=dims.rms_norm_eps,
-        rope_parameters={"rope_theta": dims.rope_theta, "rope_type": "default"},
-        max_position_embeddings=dims.max_position_embeddings,
-        tie_word_embeddings=True,
-    )
+    cfg = dims.to_hf_config()
     cfg._attn_implementation = "sdpa"
     return PhoneLMForCausalLM(cfg).train()
 
