@@ -121,7 +121,8 @@ def app_config(*, engine, recipe, name, files, device_dir, artifact_meta, replay
         cfg["tokenizer"] = tok[0] if tok else None
     if engine == "mlc":
         libs = [f["path"] for f in files if f["path"].endswith("-android.tar")]
-        cfg["model_lib_archive"] = libs[0] if libs else None
+        cfg["model_lib_archive"] = libs[0] if libs else None  # what `mlc_llm package` links into mlc4j
+        cfg["model_lib"] = artifact_meta.get("model_lib")  # the system-lib name MLCEngine.reload wants
     return cfg
 
 

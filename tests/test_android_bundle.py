@@ -152,3 +152,20 @@ def test_build_apk_stops_cleanly_when_bullseye_is_unreachable(random_checkpoint,
     r = run(random_checkpoint, "--engine", "gguf", "--recipe", "f32", "-o", tmp_path / "b", "--build-apk")
     assert r.exit_code == 2 and "could not fetch Debian bullseye" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("engine,files,meta,expect", [
+    ("executorch", ["model/m.pte", "model/tokenizer.json"], {}, {"model": "model/m.pte", "tokenizer": "model/tokenizer.json"}),
+    ("mlc", ["model/m/mlc-chat-config.json", "model/m/params_shard_0.bin", "model/m/tokenizer.json", "model/m/phonelm_q4f16_1-android.tar"],
+     {"model_lib": "phonelm_q4f16_1"},
+     {"model_dir": "model/m", "tokenizer": "model/m/tokenizer.json", "model_lib": "phonelm_q4f16_1",
+      "model_lib_archive": "model/m/phonelm_q4f16_1-android.tar"}),
+])
+def test_app_config_names_what_each_engine_module_reads(engine, files, meta, expect):
+    """The keys ExecuTorchEngine.kt / MlcEngine.kt read from phonelm-app.json (their exports are tested in their backends)."""
+    from phonelm_export.android import app_config
+
+    cfg = app_config(engine=engine, recipe="r", name="m", files=[{"path": f, "size_bytes": 1, "sha256": "x"} for f in files],
+                     device_dir="/sdcard/x", artifact_meta=meta, replay=[])
+    for k, v in expect.items():
+        assert cfg[k] == v, k

@@ -20,9 +20,9 @@ class MlcEngine(bundleDir: File, config: JSONObject) : Engine {
 
     init {
         val modelDir = File(bundleDir, config.getString("model_dir"))
-        val chatConfig = JSONObject(File(modelDir, "mlc-chat-config.json").readText())
-        // the system-lib prefix the exporter compiled with (model_lib in mlc-chat-config.json)
-        val lib = chatConfig.optString("model_lib", config.optJSONObject("export")?.optString("model_lib") ?: "")
+        require(File(modelDir, "mlc-chat-config.json").isFile) { "no mlc-chat-config.json in $modelDir" }
+        // the system-library name the exporter compiled the model library under (phonelm-app.json)
+        val lib = config.getString("model_lib")
         engine.reload(modelDir.path, lib)
     }
 
