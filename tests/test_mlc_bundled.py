@@ -1,7 +1,8 @@
 """The trained bundled model through MLC: exact in q0f32, measured floors for the 4-bit recipes.
 
-Floors (set from a training snapshot of phonelm-tiny-call, hidden 256, 3 layers, vocab 2048: q4f16_1
-top-1 88.1 % / ppl +4.3 %, q4f32_1 89.1 % / +4.0 % against q0f32; see quant_recipes/mlc/README.md):
+Floors (measured on the bundled phonelm-tiny-call, hidden 256, 3 layers, vocab 2048, over 4 windows
+of 128 held-out tokens: q4f16_1 top-1 87.5 % / ppl +1.8 %, q4f32_1 88.3 % / +1.7 % against q0f32;
+see quant_recipes/mlc/README.md):
 * q0f32 vs the bf16-rounded PyTorch reference: max |Δlogit| < 1e-3 (float32 arithmetic order on
   a trained model's larger logits), top-1 100 %, identical greedy continuation of a chat prompt.
 * q4f16_1 and q4f32_1: top-1 agreement with q0f32 over held-out text ≥ 85 % and perplexity
