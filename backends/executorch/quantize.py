@@ -13,10 +13,10 @@ A recipe (``quant_recipes/executorch/<name>.toml``) says, besides ``purpose`` an
 linear. The 8-bit embedding is ``IntxWeightOnlyConfig(int8, PerAxis(0))``, fused by ExecuTorch
 into its quantized embedding kernel.
 
-The tied head, explicitly: PhoneLM's head *is* its embedding. With ``fp32`` for both the
-eager module holds one tensor. When either is quantized they are quantized separately (the
-embedding per row for a gather, the head like a linear), which stores the table twice in two
-formats — the only way both kernels get their own layout.
+The tied head, explicitly: PhoneLM's head *is* its embedding. The eager module shares one
+tensor, but every ``.pte`` stores the table twice (the XNNPACK delegate serializes its own copy
+of the head's weight; the gather runs outside it). When quantized, the two are quantized
+separately: the embedding per row for the 8-bit gather kernel, the head like a linear.
 """
 from __future__ import annotations
 
