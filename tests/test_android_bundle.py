@@ -169,3 +169,24 @@ def test_app_config_names_what_each_engine_module_reads(engine, files, meta, exp
                      device_dir="/sdcard/x", artifact_meta=meta, replay=[])
     for k, v in expect.items():
         assert cfg[k] == v, k
+
+
+@pytest.mark.executorch
+@pytest.mark.slow
+def test_executorch_bundle_holds_a_pte_and_tokenizer_that_run(random_checkpoint, tmp_path):
+    from phonelm_export.backends import get_backend
+    from phonelm_export.checkpoint import open_checkpoint
+    from phonelm_export.reference import ReferenceRunner
+
+    out = tmp_path / "et"
+    r = run(random_checkpoint, "--engine", "executorch", "--recipe", "fp32", "-o", out,
+            "--export-option", "max_seq_len=64", "--json")
+    assert r.exit_code == 0, r.output
+    cfg = json.loads((out / "phonelm-app.json").read_text())
+    assert cfg["model"] == "model/ckpt.pte" and cfg["tokenizer"] == "model/tokenizer.json"
+    assert (out / cfg["model"]).is_file() and (out / cfg["tokenizer"]).is_file()
+    assert "model/ckpt.pte" in (out / "push.sh").read_text() and "model/tokenizer.json" in (out / "push.sh").read_text()
+    runner = get_backend("executorch").load(out / cfg["model"])
+    ids = [5, 17, 40, 99, 3, 250]
+    ref = ReferenceRunner.from_checkpoint(open_checkpoint(random_checkpoint)).logits(ids)
+    assert abs(runner.logits(ids) - ref).max() < 1e-2  # fp32 .pte vs the fp32 reference
