@@ -36,12 +36,18 @@ def atomic_output(path: str | Path, *, force: bool = False, directory: bool = Fa
     if not path.parent.is_dir():
         raise PhoneLMError(f"{path.parent}: output directory does not exist")
     prefix = f".{path.name}.tmp-"
+    # mkdtemp/mkstemp create private (0700/0600) paths; an export should get the permissions
+    # any file the user creates gets
+    umask = os.umask(0)
+    os.umask(umask)
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
+        os.chmod(tmp, 0o777 & ~umask)
     else:
         fd, name = tempfile.mkstemp(prefix=prefix, dir=path.parent)
         os.close(fd)
         tmp = Path(name)
+        os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         if path.exists():  # force was given (checked above); replace

@@ -253,14 +253,16 @@ def run_verify(model_path: Path, *, backends: Sequence[str] | None = None, recip
                 out = work_dir / f"{name}-{recipe_name}{suffix}"
                 progress.step(f"exporting {name}/{recipe_name}")
                 art = backend.export(ckpt, recipe, out, force=True, progress=progress, **EXPORT_OPTIONS.get(name, {}))
-                artifact, size = art.path, art.size_bytes()
+                artifact, size, bpw = art.path, art.size_bytes(), art.meta.get("bits_per_weight")
             else:
-                size = _artifact_size(artifact)
+                size, bpw = _artifact_size(artifact), None
             row.path = str(artifact)
             progress.step(f"measuring {name}/{recipe_name}")
             runner = backend.load(artifact)
             row.metrics = evaluate(runner, ref, data, window=window, max_windows=max_windows, gen_tokens=gen_tokens,
                                    param_count=params, artifact_bytes=size)
+            if bpw is not None:  # the backend's own count: weights only, not tokenizer or libraries
+                row.metrics["bits_per_weight"] = float(bpw)
         except MissingExtra as e:
             row.error = str(e)
         except PhoneLMError as e:
@@ -286,8 +288,7 @@ def _artifact_size(p: Path) -> int:
     p = Path(p)
     if p.is_dir():
         return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
-    size = p.stat().st_size
-    return size
+    return p.stat().st_size
 
 
 # -- rendering ------------------------------------------------------------------------------
