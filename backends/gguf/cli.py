@@ -23,9 +23,10 @@ from phonelm_export.cli_options import (
 
 ARCH_HELP = (
     "compat (default): architecture 'smallthinker' with one always-on expert, which stock "
-    "llama.cpp and the apps built on it load. Same numbers as the reference; measured cost vs a "
-    "dense graph on this 2-core CPU: decode about 0.9x, prompt processing about 0.5-0.7x "
-    "(batched expert matmuls miss the dense fast paths; bench/gguf_speed.py measures it). "
+    "llama.cpp and the apps built on it load, computing exactly what the reference computes. "
+    "Its cost vs a dense graph, measured while planning on a 2-core CPU: decode about 0.94x, "
+    "prompt processing about 0.54x (q4_0) / 0.68x (q8_0), because batched expert matmuls miss "
+    "the dense fast paths; bench/gguf_speed.py re-measures it side by side. "
     "native: architecture 'phonelm', dense and as fast as Llama, but only for llama.cpp built "
     "with our patch (phonelm-export backends build-llama-cpp)."
 )
