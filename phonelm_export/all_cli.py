@@ -36,7 +36,7 @@ def all_backends(model, recipe_family, out, n_calls, quiet, force, as_json):
     from .errors import MissingExtra
     from .progress import Progress
     from .recipes import recipe_for_family
-    from .verify import render_text, run_verify, write_report
+    from .verify import export_options, render_text, run_verify, write_report
 
     progress = Progress(quiet=quiet or as_json)
     ckpt = open_checkpoint(resolve_model(model))
@@ -52,9 +52,7 @@ def all_backends(model, recipe_family, out, n_calls, quiet, force, as_json):
             recipe = recipe_for_family(name, recipe_family)
             (tmp / name).mkdir()
             progress.step(f"exporting {name} with recipe {recipe.name}")
-            from .verify import EXPORT_OPTIONS
-
-            art = backend.export(ckpt, recipe, tmp / name / SUFFIX[name], progress=progress, **EXPORT_OPTIONS.get(name, {}))
+            art = backend.export(ckpt, recipe, tmp / name / SUFFIX[name], progress=progress, **export_options(name, ckpt))
             exported.append((name, recipe, art))
         report = run_verify(ckpt.path, artifacts=[(a.path, r.name, r.family) for _, r, a in exported],
                             work_dir=tmp, n_calls=n_calls, progress=progress)

@@ -36,8 +36,14 @@ RAW_PROMPTS = (
     "The phone rang twice before anyone answered, and the voice on the line said",
     "def fibonacci(n):\n    if n < 2:\n        return n\n",
 )
-# backend-specific export options verify needs (context long enough for its windows)
-EXPORT_OPTIONS = {"executorch": {"max_seq_len": 512}, "mlc": {"devices": ("cpu",)}, "gguf": {}}
+def export_options(name: str, ckpt) -> dict:
+    """Backend-specific export options verify needs: a context long enough for its windows and
+    for call prompts plus their generation (ExecuTorch's static cache is sized at export)."""
+    if name == "executorch":
+        return {"max_seq_len": min(1024, ckpt.dims.max_position_embeddings)}
+    if name == "mlc":
+        return {"devices": ("cpu",)}
+    return {}
 LOWER_IS_BETTER = {"kl", "max_abs", "mean_abs", "ppl_rel", "bits_per_weight", "size_bytes"}
 
 
@@ -252,7 +258,7 @@ def run_verify(model_path: Path, *, backends: Sequence[str] | None = None, recip
                 suffix = {"gguf": ".gguf", "executorch": ".pte", "mlc": ""}[name]
                 out = work_dir / f"{name}-{recipe_name}{suffix}"
                 progress.step(f"exporting {name}/{recipe_name}")
-                art = backend.export(ckpt, recipe, out, force=True, progress=progress, **EXPORT_OPTIONS.get(name, {}))
+                art = backend.export(ckpt, recipe, out, force=True, progress=progress, **export_options(name, ckpt))
                 artifact, size, bpw = art.path, art.size_bytes(), art.meta.get("bits_per_weight")
             else:
                 size, bpw = _artifact_size(artifact), None

@@ -139,20 +139,48 @@ def write_llama_arch_gguf(compat: Path, out: Path) -> None:
     w.close()
 
 
+def write_swapped_ffn_gguf(compat: Path, out: Path) -> None:
+    """A compat GGUF with gate and up swapped: relu(up(x)) * gate(x). It loads in llama.cpp and
+    runs; only its numbers betray it."""
+    import gguf
+
+    r = gguf.GGUFReader(str(compat))
+    w = gguf.GGUFWriter(str(out), r.fields["general.architecture"].contents())
+    for name, f in r.fields.items():
+        if name.startswith("GGUF.") or name == "general.architecture":
+            continue
+        vtype = f.types[0]
+        w.add_key_value(name, f.contents(), vtype, f.types[1] if vtype == gguf.GGUFValueType.ARRAY else None)
+    data = {t.name: np.array(t.data) for t in r.tensors}
+    for name, arr in data.items():
+        swap = name.replace("ffn_gate_exps", "ffn_up_exps") if "ffn_gate_exps" in name else name.replace("ffn_up_exps", "ffn_gate_exps")
+        w.add_tensor(name, np.ascontiguousarray(data[swap]))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 @pytest.mark.gguf
 @pytest.mark.slow
-def test_a_gguf_computing_silu_fails_verify(bundled_checkpoint, tmp_path):
+def test_broken_ggufs_fail_verify(bundled_checkpoint, tmp_path):
+    """Two classic conversion bugs: PhoneLM written as arch `llama` (SiLU FFN) is refused by the
+    runner with a one-line error; gate/up swapped loads and runs, and the parity gate catches it."""
     good = tmp_path / "good.gguf"
     p = run_cli("gguf", bundled_checkpoint, "--recipe", "f32", "-o", good)
     assert p.returncode == 0, p.stderr[-2000:]
-    bad = tmp_path / "silu.gguf"
-    write_llama_arch_gguf(good, bad)
-    p = run_cli("verify", bundled_checkpoint, "--artifacts", good, "--artifacts", bad, "-o", tmp_path / "rep", "--json")
+    silu, swapped = tmp_path / "silu.gguf", tmp_path / "swapped.gguf"
+    write_llama_arch_gguf(good, silu)
+    write_swapped_ffn_gguf(good, swapped)
+    p = run_cli("verify", bundled_checkpoint, "--artifacts", good, "--artifacts", silu, "--artifacts", swapped,
+                "--calls", 0, "-o", tmp_path / "rep", "--json")
     assert p.returncode == 1, p.stderr[-2000:]
     rows = {Path(r["path"]).name: r for r in json.loads(p.stdout)["rows"] if r["path"]}
     assert rows["good.gguf"]["passed"] and rows["good.gguf"]["top1"] == 1.0
-    assert not rows["silu.gguf"]["passed"]
-    assert any(f.startswith("top1") for f in rows["silu.gguf"]["failures"]), rows["silu.gguf"]
+    assert not rows["silu.gguf"]["passed"] and "llama" in rows["silu.gguf"]["error"]
+    bad = rows["swapped.gguf"]
+    assert bad["error"] is None and not bad["passed"], bad
+    assert any(f.startswith("top1") for f in bad["failures"]), bad
 
 
 @pytest.mark.gguf
