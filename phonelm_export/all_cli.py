@@ -56,7 +56,7 @@ def all_backends(model, recipe_family, out, n_calls, quiet, force, as_json):
             exported.append((name, recipe, art))
         report = run_verify(ckpt.path, artifacts=[(a.path, r.name, r.family) for _, r, a in exported],
                             work_dir=tmp, n_calls=n_calls, progress=progress)
-        files = write_report(report, tmp / "verify")
+        write_report(report, tmp / "verify")
         rows = {(r.backend, r.recipe): r for r in report.rows}
         manifest = {
             "model": str(ckpt.path), "parameters": ckpt.param_count(), "recipe_family": recipe_family,

@@ -19,7 +19,6 @@ sharded ``model.safetensors.index.json``, tokenizer files beside them) or a sing
 from __future__ import annotations
 
 import json
-import math
 import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -370,7 +369,7 @@ def _derive_dims(cfg: dict, src, cfg_path: Path) -> Dims:
         layers += 1
     if layers == 0:
         raise CheckpointError("no decoder layers found (model.layers.0.input_layernorm.weight is missing)")
-    gate = f"model.layers.0.mlp.gate_proj.weight"
+    gate = "model.layers.0.mlp.gate_proj.weight"
     if gate not in names:
         raise CheckpointError(f"missing tensor {gate}")
     I = src.shape(gate)[0]

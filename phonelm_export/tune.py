@@ -10,7 +10,6 @@ measured, not predicted, so interactions between groups are seen as they happen.
 """
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path

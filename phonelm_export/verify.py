@@ -10,7 +10,6 @@ Gates (per recipe family, ``verify_gates.toml``, overridable) make it a CI check
 from __future__ import annotations
 
 import json
-import math
 import time
 import tomllib
 import traceback
@@ -44,7 +43,6 @@ def export_options(name: str, ckpt) -> dict:
     if name == "mlc":
         return {"devices": ("cpu",)}
     return {}
-LOWER_IS_BETTER = {"kl", "max_abs", "mean_abs", "ppl_rel", "bits_per_weight", "size_bytes"}
 
 
 def default_gates() -> dict:
