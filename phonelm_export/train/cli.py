@@ -20,9 +20,11 @@ from ..cli_options import emit_json, force_option, json_option
               help="Share of training call rows whose copied slot values become random stand-ins (teaches copying).")
 @click.option("--copy-drills", "n_copy", default=0, show_default=True,
               help="Rows that ask to repeat random names/numbers (dense practice of copying from the query).")
+@click.option("--copy-text", "n_copy_text", default=0, show_default=True,
+              help="Lines of copy.txt: random values stated then repeated, pretraining text for copying.")
 @click.option("--seed", default=0, show_default=True)
 @force_option
-def synth_data(out, n_call, n_chat, n_heldout, max_docs, randomize, n_copy, seed, force):
+def synth_data(out, n_call, n_chat, n_heldout, max_docs, randomize, n_copy, n_copy_text, seed, force):
     """Generate the synthetic chat + intent-calling corpus (train, heldout, heldout_phrasing jsonl).
 
     Everything is produced by our own code from the DroidCall function schema and phrasing
@@ -32,9 +34,9 @@ def synth_data(out, n_call, n_chat, n_heldout, max_docs, randomize, n_copy, seed
     from .synthetic import build_corpus
 
     with atomic_output(out, force=force, directory=True) as tmp:
-        paths = build_corpus(tmp, n_call=n_call, n_chat=n_chat, n_heldout=n_heldout, seed=seed, max_docs=max_docs, randomize=randomize, n_copy=n_copy)
-    for split in paths:
-        click.echo(f"{out / (split + '.jsonl')}")
+        paths = build_corpus(tmp, n_call=n_call, n_chat=n_chat, n_heldout=n_heldout, seed=seed, max_docs=max_docs, randomize=randomize, n_copy=n_copy, n_copy_text=n_copy_text)
+    for p in paths.values():
+        click.echo(f"{out / p.name}")
 
 
 @click.command()

@@ -98,18 +98,82 @@ def call_row(example: dict, max_docs: int | None = None) -> dict:
 _SYLLABLES = ("ka", "lo", "mi", "ren", "to", "sa", "vi", "dor", "el", "nu", "par", "que", "zi", "bo", "tan", "wes")
 
 
+# words a value keeps when it is replaced: the unit that tells the model what the number means
+_KEEP_WORDS = {"minute", "minutes", "second", "seconds", "hour", "hours", "and", "at", "am", "pm"}
+
+
 def _surrogate(value: str, rng: random.Random) -> str:
-    """A random stand-in of the same shape (digits, e-mail, Capitalized words, lower words)."""
-    if value.isdigit():
-        return "".join(rng.choice("0123456789") for _ in value)
-
-    def word(cap: bool) -> str:
-        w = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(1, 3)))
-        return w.capitalize() if cap else w
-
+    """A random stand-in of the same shape: digits stay digits (same count), e-mails stay
+    e-mails, Capitalized words stay Capitalized, unit words (minutes, hours...) are kept."""
     if re.fullmatch(r"[\w.+-]+@[\w-]+\.\w+", value):
-        return f"{word(False)}.{word(False)}@{word(False)}.{rng.choice(['com', 'io', 'net', 'org'])}"
-    return " ".join(word(w[:1].isupper()) for w in value.split())
+        return f"{_word(rng, False)}.{_word(rng, False)}@{_word(rng, False)}.{rng.choice(['com', 'io', 'net', 'org'])}"
+
+    words = value.split()
+    if len(words) == 2 and words[0].isdigit() and words[1] in _UNITS:
+        return f"{_train_amount(rng, words[1])} {words[1]}"
+
+    def one(w: str) -> str:
+        if w.lower() in _KEEP_WORDS:
+            return w
+        if w.isdigit():
+            return "".join(rng.choice("0123456789") for _ in w)
+        return _word(rng, w[:1].isupper())
+
+    return " ".join(one(w) for w in words)
+
+
+_UNITS = {"minutes": "m", "minute": "m", "seconds": "s", "hours": "h", "hour": "h"}
+
+
+def _train_amount(rng: random.Random, unit: str) -> int:
+    """A random amount whose duration slot is in the training partition, so stand-ins never
+    put a held-out value (say "20 seconds") into training text."""
+    from ..intents.synth import _bucket
+
+    while True:
+        n = rng.randint(1, 99)
+        if _bucket(f"duration:{n}{_UNITS[unit]}") == "train":
+            return n
+
+
+def _word(rng: random.Random, cap: bool) -> str:
+    w = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(1, 3)))
+    return w.capitalize() if cap else w
+
+
+def _copy_item(rng: random.Random) -> str:
+    """One random thing to copy: digits, a time, an amount with a unit, an e-mail or words."""
+    k = rng.random()
+    if k < 0.25:
+        return "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 11)))
+    if k < 0.35:
+        from ..intents.synth import _bucket
+
+        while True:  # times of the training partition only (held-out ones stay unseen)
+            h, m = rng.randint(0, 23), rng.randrange(0, 60, 5)
+            if _bucket(f"time:{h}:{m}") == "train":
+                return f"{h}:{m:02d}" + rng.choice(["", " am", " pm"])
+    if k < 0.45:
+        unit = rng.choice(["minutes", "seconds", "hours"])
+        return f"{_train_amount(rng, unit)} {unit}"
+    if k < 0.55:
+        return _surrogate("a.b@c.com", rng)
+    return " ".join(_word(rng, rng.random() < 0.5) for _ in range(rng.randint(1, 4)))
+
+
+def copy_text(n: int, seed: int) -> list[str]:
+    """Plain-text lines that state random values and then repeat them (``key="value"``), for
+    pretraining with the loss on every token: the densest signal for the copying circuit
+    ("induction heads") that call arguments need, at a fraction of the cost of call rows."""
+    rng = random.Random(seed * 15485863 + 29)
+    lines = []
+    for _ in range(n):
+        items = [_copy_item(rng) for _ in range(rng.randint(1, 4))]
+        keys = [rng.choice(["name", "value", "text", "query", "number", "body", "title", "duration"]) for _ in items]
+        said = rng.choice([" and ", ", ", " then "]).join(items)
+        args = ", ".join(f'{k}="{v}"' for k, v in zip(keys, items))
+        lines.append(rng.choice([f"{said} -> f({args})", f"input: {said}\noutput: {args}", f"{said} | {said}"]))
+    return lines
 
 
 def _replace_strings(obj, old: str, new: str):
@@ -171,8 +235,10 @@ def call_rows(n: int, seed: int, split: str, max_docs: int | None = None, random
 
 
 def build_corpus(out: Path, *, n_call: int, n_chat: int, n_heldout: int, seed: int = 0,
-                 max_docs: int | None = None, randomize: float = 0.0, n_copy: int = 0) -> dict[str, Path]:
-    """Write train.jsonl / heldout.jsonl / heldout_phrasing.jsonl; return their paths."""
+                 max_docs: int | None = None, randomize: float = 0.0, n_copy: int = 0,
+                 n_copy_text: int = 0) -> dict[str, Path]:
+    """Write train.jsonl / heldout.jsonl / heldout_phrasing.jsonl (and copy.txt when
+    ``n_copy_text``); return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -190,4 +256,7 @@ def build_corpus(out: Path, *, n_call: int, n_chat: int, n_heldout: int, seed: i
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         paths[split] = p
+    if n_copy_text:
+        paths["copy"] = out / "copy.txt"
+        paths["copy"].write_text("\n\n".join(copy_text(n_copy_text, seed)) + "\n", encoding="utf-8")
     return paths

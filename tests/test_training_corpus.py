@@ -1,0 +1,72 @@
+"""The bundled model's training corpus: random stand-ins teach copying without leaking held-out values."""
+import json
+import random
+import re
+
+import pytest
+
+from phonelm_export.intents.parser import parse_calls
+from phonelm_export.intents.synth import _bucket
+from phonelm_export.train.synthetic import _surrogate, build_corpus, copy_text, randomize_copied_values
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus")
+    return build_corpus(out, n_call=600, n_chat=20, n_heldout=20, seed=3, max_docs=2, randomize=1.0, n_copy=50,
+                        n_copy_text=2000)
+
+
+def test_stand_ins_keep_the_shape_of_the_value():
+    rng = random.Random(0)
+    for value, pattern in [("94765537117", r"\d{11}"), ("Li Na", r"[A-Z][a-z]+ [A-Z][a-z]+"),
+                           ("nina.khan@example.com", r"[a-z]+\.[a-z]+@[a-z]+\.(com|io|net|org)"),
+                           ("54 minutes", r"\d{1,2} minutes"), ("Please send the report", r"[A-Z][a-z]+( [a-z]+){3}")]:
+        for _ in range(20):
+            assert re.fullmatch(pattern, _surrogate(value, rng)), (value, _surrogate(value, rng))
+
+
+def test_randomized_rows_copy_the_stand_in_from_query_to_call():
+    ex = {"query": "send a message to 94765537117 saying Please send the report",
+          "output": 'result0 = send_message(phone_number="94765537117", subject="", body="Please send the report")',
+          "calls": [{"id": 0, "name": "send_message",
+                     "arguments": {"phone_number": "94765537117", "subject": "", "body": "Please send the report"}}]}
+    new = randomize_copied_values(ex, random.Random(1))
+    args = parse_calls(new["output"])[0].arguments
+    assert args["phone_number"] != "94765537117" and args["phone_number"] in new["query"]
+    assert args["body"] != "Please send the report" and args["body"] in new["query"]
+    assert new["calls"][0]["arguments"] == args
+
+
+def test_no_heldout_duration_or_time_enters_the_training_text(corpus):
+    # the queries are where slot values live (function docs carry fixed examples of their own)
+    queries = [json.loads(l).get("query", "") for l in corpus["train"].read_text().splitlines()]
+    text = "\n".join(queries) + corpus["copy"].read_text()
+    units = {"minute": "m", "minutes": "m", "second": "s", "seconds": "s", "hour": "h", "hours": "h"}
+    # single durations only: "4 hours and 10 minutes" is one slot value (4h10m), not two
+    durations = re.findall(r"(?<![\d:])(?<!and )(\d+) (minutes?|seconds?|hours?)\b(?! and)", text)
+    assert len(durations) > 100
+    leaked = {f"{n} {u}" for n, u in durations if _bucket(f"duration:{int(n)}{units[u]}") == "heldout"}
+    assert not leaked, sorted(leaked)[:10]
+    times = re.findall(r"(?<![\d:])(\d{1,2}):(\d\d)(?!\d)", corpus["copy"].read_text())
+    assert len(times) > 50
+    assert not [t for t in times if _bucket(f"time:{int(t[0])}:{int(t[1])}") == "heldout"]
+
+
+def test_copy_text_states_values_then_repeats_them():
+    lines = copy_text(200, seed=0)
+    assert len(lines) == 200 and lines == copy_text(200, seed=0)
+    for line in lines:
+        if " | " in line:
+            a, b = line.split(" | ")
+            assert a == b
+        elif " -> f(" in line:
+            said, call = line.split(" -> f(")
+            assert all(v in said for v in re.findall(r'="([^"]*)"', call))
+
+
+def test_corpus_files(corpus):
+    assert set(corpus) == {"train", "heldout", "heldout_phrasing", "copy"}
+    rows = [json.loads(l) for l in corpus["train"].read_text().splitlines()]
+    assert {r["kind"] for r in rows} == {"call", "chat", "copy"}
+    assert corpus["copy"].read_text().count("\n\n") >= 1999  # one document per line for the packer
