@@ -18,11 +18,27 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# per module: extra arguments for --quick (tiny shapes, a smoke run of the harness)
+#: random PhoneLM-shaped checkpoints (GBs) and exports shared by the runs and kept for reruns
+WORKDIR = Path(os.environ.get("PHONELM_BENCH_DIR", "~/.cache/phonelm-export/bench")).expanduser()
+# per module: the runs of a full benchmark (one argument list per run; default: one run, no arguments)
+FULL = {
+    "executorch_speed": [
+        # PhoneLM-0.5B shape: fp32 vs 8da4w vs llama.cpp q4_0. Export records are kept in the work
+        # directory and reused (an fp32 0.5B lowering takes ~15-20 min on 2 cores)
+        ["--shape", "0.5b", "--recipes", "fp32", "8da4w-g32", "--workdir", str(WORKDIR), "--reuse"],
+        # PhoneLM-1.5B shape: the recipe that fits a 24 GB machine (fp32 does not, see the README)
+        ["--shape", "1.5b", "--recipes", "8da4w-g32", "--workdir", str(WORKDIR), "--reuse"],
+    ],
+    "gguf_scale": [["--workdir", str(WORKDIR)]],
+    "mlc_speed": [["--shape", "small"]],
+}
+# per module: the runs of --quick (tiny shapes, a smoke run of the harness)
 QUICK = {
-    "gguf_speed": ["--hidden", "256", "--ffn", "768", "--layers", "2", "--heads", "4", "--prompt", "64", "--decode", "16", "--repeats", "1"],
-    "executorch_speed": ["--shape", "tiny", "--reps", "1"],
-    "mlc_speed": ["--shape", "tiny"],
+    "gguf_speed": [["--hidden", "256", "--ffn", "768", "--layers", "2", "--heads", "4", "--prompt", "64", "--decode", "16", "--repeats", "1"]],
+    "gguf_scale": [["--shapes", "tiny", "small", "--repeats", "1"]],
+    "gguf_convert": [["--hidden", "256", "--ffn", "768", "--layers", "2", "--heads", "4"]],
+    "executorch_speed": [["--shape", "tiny", "--reps", "1"]],
+    "mlc_speed": [["--shape", "tiny"]],
 }
 
 
@@ -47,6 +63,21 @@ def modules(only: list[str] | None) -> list[str]:
     return [n for n in names if not only or n.split("_")[0] in only]
 
 
+def run_one(mod: str, extra: list[str]) -> str:
+    """One benchmark process; its output as a RESULTS.md section."""
+    cmd = " ".join(["python -m bench." + mod, *extra])
+    print(f"== {cmd}", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    load = os.getloadavg()[0]
+    p = subprocess.run([sys.executable, "-m", f"bench.{mod}", *extra], cwd=HERE.parent, capture_output=True, text=True)
+    took = time.perf_counter() - t0
+    body = p.stdout.strip() or "(no output)"
+    if p.returncode:
+        body += f"\n\nexit status {p.returncode}:\n" + "\n".join(p.stderr.strip().splitlines()[-15:])
+    print(body, flush=True)
+    return f"## {mod}\n\n`{cmd}` ({took:.0f} s, load average {load:.1f} at start)\n\n```\n{body}\n```\n"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="comma-separated parts (gguf, executorch, mlc)")
@@ -56,16 +87,8 @@ def main(argv=None) -> int:
     only = [s.strip() for s in args.only.split(",")] if args.only else None
     sections = []
     for mod in modules(only):
-        extra = QUICK.get(mod, []) if args.quick else []
-        print(f"== bench.{mod} {' '.join(extra)}", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        p = subprocess.run([sys.executable, "-m", f"bench.{mod}", *extra], cwd=HERE.parent, capture_output=True, text=True)
-        took = time.perf_counter() - t0
-        body = p.stdout.strip() or "(no output)"
-        if p.returncode:
-            body += f"\n\nexit status {p.returncode}:\n" + "\n".join(p.stderr.strip().splitlines()[-15:])
-        print(body, flush=True)
-        sections.append(f"## {mod}\n\n`python -m bench.{mod} {' '.join(extra)}` ({took:.0f} s)\n\n```\n{body}\n```\n")
+        for extra in (QUICK if args.quick else FULL).get(mod, [[]]):
+            sections.append(run_one(mod, extra))
     header = (
         f"# Benchmark results\n\nMachine: {machine()}\n\nDate: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}"
         f"{' (quick mode: harness check, tiny shapes)' if args.quick else ''}\n\n"

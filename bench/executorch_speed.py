@@ -17,51 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-SHAPES = {
-    # hidden, ffn, layers, heads, vocab  (phonelm-facts.md §1 for 0.5b / 1.5b)
-    "tiny": dict(hidden_size=128, intermediate_size=384, num_hidden_layers=2, num_attention_heads=4, vocab_size=2048),
-    "small": dict(hidden_size=512, intermediate_size=1536, num_hidden_layers=8, num_attention_heads=8, vocab_size=8192),
-    "0.5b": dict(hidden_size=1024, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=16, vocab_size=49152),
-    "1.5b": dict(hidden_size=2560, intermediate_size=6816, num_hidden_layers=19, num_attention_heads=16, vocab_size=49152),
-}
-
-
-def padded_tokenizer(path: Path, vocab_size: int) -> Path:
-    """A PhoneLM-pipeline toy tokenizer padded with added tokens to exactly ``vocab_size`` entries,
-    because ExecuTorch's LLM runner takes the vocabulary size from the tokenizer."""
-    from tokenizers import AddedToken, Tokenizer
-
-    from phonelm_export.random_model import toy_tokenizer
-
-    toy_tokenizer(path, 384)
-    tok = Tokenizer.from_file(str(path))
-    n = tok.get_vocab_size(with_added_tokens=True)
-    tok.add_tokens([AddedToken(f"<|bench_pad_{i}|>", special=False) for i in range(n, vocab_size)])
-    assert tok.get_vocab_size(with_added_tokens=True) == vocab_size
-    tok.save(str(path))
-    return path
-
-
-def make_checkpoint(shape: str, workdir: Path) -> Path:
-    import torch
-
-    from phonelm_export.random_model import make_random_checkpoint
-
-    out = workdir / f"phonelm-{shape}-random"
-    if (out / "model.safetensors").is_file():
-        return out
-    dims = SHAPES[shape]
-    tok = padded_tokenizer(workdir / f"tokenizer-{shape}.json", dims["vocab_size"])
-    # bf16 on disk, as PhoneLM ships
-    return make_random_checkpoint(out, tokenizer_json=tok, max_position_embeddings=2048, dtype=torch.bfloat16,
-                                  seed=0, **dims)
-
+from bench._models import SHAPES, make_checkpoint
 
 def export_in_child(ckpt: Path, recipe: str, out: Path, max_seq_len: int, logits: str) -> dict:
     cmd = [sys.executable, "-m", "phonelm_export", "executorch", str(ckpt), "--recipe", recipe,
@@ -95,35 +58,6 @@ def measure(runner, prompt: list[int], decode_steps: int, reps: int) -> dict:
     return {"prefill_tok_s": best_p, "decode_tok_s": best_d}
 
 
-def gguf_q4_0(ckpt: Path, workdir: Path, threads: int, prompt, decode_steps, reps) -> dict | None:
-    from phonelm_export.backends import get_backend, present
-
-    if "gguf" not in present() or not get_backend("gguf").available():
-        return None
-    from phonelm_export.checkpoint import open_checkpoint
-    from phonelm_export.recipes import load_recipe
-
-    backend = get_backend("gguf")
-    recipe_file = workdir / "q4_0.toml"
-    recipe_file.write_text('purpose = "llama.cpp q4_0 for the ExecuTorch benchmark"\nfamily = "experimental"\nbase = "q4_0"\n')
-    out = workdir / f"{ckpt.name}-q4_0.gguf"
-    try:
-        art = backend.export(open_checkpoint(ckpt), load_recipe("gguf", str(recipe_file)), out, force=True)
-        # timed inside the llama.cpp worker process (the GGUF runner's per-call IPC would dominate
-        # a Python-side loop); ExecuTorch is timed through in-process bindings, a few µs per call
-        from phonelm_export.backends.gguf.runner import LlamaWorker
-
-        with LlamaWorker(native=False) as w:
-            w.call({"op": "load", "path": str(out), "n_ctx": len(prompt) + decode_steps + 16, "n_threads": threads,
-                    "logits_all": False, "kv": "f16"}, "loading")
-            head, _ = w.call({"op": "bench", "n_prompt": len(prompt), "n_decode": decode_steps, "repeats": reps},
-                             "benchmarking")
-    except Exception as e:  # the comparison is optional; say why it is missing
-        return {"recipe": "llama.cpp q4_0", "error": str(e).splitlines()[0]}
-    return {"recipe": "llama.cpp q4_0", "path": str(out), "size_bytes": art.size_bytes(),
-            "prefill_tok_s": head["prefill_tok_s"], "decode_tok_s": head["decode_tok_s"]}
-
-
 def run(args) -> dict:
     from phonelm_export.backends.executorch.runtime import ExecuTorchRunner
 
@@ -133,11 +67,21 @@ def run(args) -> dict:
     rows = []
     for recipe in args.recipes:
         out = workdir / f"{ckpt.name}-{recipe}.pte"
-        if args.reuse and out.is_file():  # speed only: export cost was measured by an earlier run
-            rows.append({"recipe": recipe, "path": str(out), "size_bytes": out.stat().st_size})
+        record = out.with_suffix(".export.json")
+        if args.reuse and out.is_file() and record.is_file():
+            # export cost measured by an earlier run (its record says when and under what load)
+            rows.append({**json.loads(record.read_text()), "reused": True})
             continue
+        load = os.getloadavg()[0]
         rows.append(export_in_child(ckpt, recipe, out, args.max_seq_len, args.logits))
+        rows[-1]["load_average_before"] = load
+        if "error" not in rows[-1]:
+            record.write_text(json.dumps(rows[-1], indent=1))
         print(f"exported {recipe}: {json.dumps(rows[-1])}", file=sys.stderr, flush=True)
+    if args.export_only:
+        print_table({"shape": args.shape, "dims": SHAPES[args.shape], "threads": args.threads, "prompt_len": 0,
+                     "decode_steps": 0, "rows": rows})
+        return {"shape": args.shape, "rows": rows}
     vocab = SHAPES[args.shape]["vocab_size"]
     prompt = [(17 + 31 * i) % (vocab - 20) + 17 for i in range(args.prompt_len)]
     for row in rows:
@@ -146,8 +90,13 @@ def run(args) -> dict:
         runner = ExecuTorchRunner(row["path"], threads=args.threads)
         row.update(measure(runner, prompt, args.decode_steps, args.reps))
         del runner
-    ref = None if args.no_gguf else gguf_q4_0(ckpt, workdir, args.threads, prompt, args.decode_steps, args.reps)
+    ref = None
+    if not args.no_gguf:
+        from bench._llama_cpp_q4_0 import q4_0_speed
+
+        ref = q4_0_speed(ckpt, workdir, args.threads, len(prompt), args.decode_steps, args.reps)
     if ref:
+        ref["recipe"] = "llama.cpp q4_0"
         rows.append(ref)
     baselines = {"fp32": next((r for r in rows if r["recipe"] == "fp32" and "error" not in r), None),
                  "q4_0": ref if ref and "error" not in ref else None}
@@ -193,7 +142,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--logits", choices=["all", "last"], default="last",
                    help="last = what an app ships (the runner needs only the last row)")
     p.add_argument("--workdir", help="Keep checkpoint and exports here (reused across runs).")
-    p.add_argument("--reuse", action="store_true", help="Reuse .pte files already in --workdir (measures speed only).")
+    p.add_argument("--reuse", action="store_true",
+                   help="Reuse .pte files (and their export records) already in --workdir: measures speed only.")
+    p.add_argument("--export-only", action="store_true", help="Export and record cost; skip the speed runs.")
     p.add_argument("--no-gguf", action="store_true", help="Skip the llama.cpp q4_0 comparison.")
     p.add_argument("--json", dest="json_out", help="Also write the result to this file.")
     return p

@@ -99,6 +99,13 @@ def run(args) -> dict:
                 "decode_vs_pytorch": sp["decode_tok_s"] / out["pytorch_fp32"]["decode_tok_s"],
             }
         out["mlc"] = rows
+        from bench._llama_cpp_q4_0 import q4_0_speed
+
+        q4 = q4_0_speed(ckpt_path, tmp, args.threads, args.prompt_tokens, args.decode_steps, 2)
+        if q4 and "error" not in q4:
+            for r in rows.values():
+                r["decode_vs_llama_cpp_q4_0"] = r["decode_tok_s"] / q4["decode_tok_s"]
+        out["llama_cpp_q4_0"] = q4
     return out
 
 
@@ -109,7 +116,7 @@ def render(res: dict) -> str:
         f"{res['num_hidden_layers']}, vocab {res['vocab_size']}; prompt {res['prompt_tokens']} tokens, "
         f"{res['decode_steps']} decode steps",
         f"{'runtime':22s} {'size':>10s} {'bits/w':>7s} {'prefill tok/s':>14s} {'decode tok/s':>13s} "
-        f"{'prefill x':>10s} {'decode x':>9s} {'export s':>9s}",
+        f"{'prefill x':>10s} {'decode x':>9s} {'export s':>9s} {'dec/q4_0':>9s}",
         f"{'pytorch fp32 (ref)':22s} {'':>10s} {'':>7s} {ref['prefill_tok_s']:14.0f} {ref['decode_tok_s']:13.1f} "
         f"{1.0:10.2f} {1.0:9.2f} {'':>9s}",
     ]
@@ -117,8 +124,18 @@ def render(res: dict) -> str:
         lines.append(
             f"{'mlc ' + q:22s} {r['size_bytes'] / 1e6:9.2f}M {r['bits_per_weight']:7.2f} {r['prefill_tok_s']:14.0f} "
             f"{r['decode_tok_s']:13.1f} {r['prefill_vs_pytorch']:10.2f} {r['decode_vs_pytorch']:9.2f} "
-            f"{r['export_and_compile_s']:9.0f}"
+            f"{r['export_and_compile_s']:9.0f} {r.get('decode_vs_llama_cpp_q4_0', float('nan')):9.2f}"
         )
+    q4 = res.get("llama_cpp_q4_0")
+    if q4 and "error" not in q4:
+        lines.append(
+            f"{'llama.cpp q4_0':22s} {q4['size_bytes'] / 1e6:9.2f}M {'':>7s} {q4['prefill_tok_s']:14.0f} "
+            f"{q4['decode_tok_s']:13.1f} {q4['prefill_tok_s'] / ref['prefill_tok_s']:10.2f} "
+            f"{q4['decode_tok_s'] / ref['decode_tok_s']:9.2f}")
+    elif q4:
+        lines.append(f"llama.cpp q4_0: {q4['error']}")
+    else:
+        lines.append("llama.cpp q4_0: GGUF backend not installed, no comparison")
     return "\n".join(lines)
 
 

@@ -172,6 +172,10 @@ def build_bundle(model, engine, recipe_name, out: Path, *, force=False, device_d
     opts = dict(options or {})
     if engine == "mlc":
         opts.setdefault("devices", ("android",))
+    if engine == "executorch":
+        # LlmModule samples from the last row only: computing the head for every prompt
+        # position would waste prefill time on the phone
+        opts.setdefault("logits", "last")
     with atomic_output(out, force=force, directory=True) as tmp:
         model_dir = tmp / "model"
         model_dir.mkdir()

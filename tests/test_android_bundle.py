@@ -185,6 +185,7 @@ def test_executorch_bundle_holds_a_pte_and_tokenizer_that_run(random_checkpoint,
     cfg = json.loads((out / "phonelm-app.json").read_text())
     assert cfg["model"] == "model/ckpt.pte" and cfg["tokenizer"] == "model/tokenizer.json"
     assert (out / cfg["model"]).is_file() and (out / cfg["tokenizer"]).is_file()
+    assert cfg["export"]["logits"] == "last"  # what LlmModule needs, and a cheaper prefill
     assert "model/ckpt.pte" in (out / "push.sh").read_text() and "model/tokenizer.json" in (out / "push.sh").read_text()
     runner = get_backend("executorch").load(out / cfg["model"])
     ids = [5, 17, 40, 99, 3, 250]

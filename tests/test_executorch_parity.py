@@ -162,6 +162,29 @@ def test_a_pte_without_its_tokenizer_is_one_line(random_int8rope_cli, backend, t
     assert backend.load(alone, tokenizer=out.parent / "tokenizer.json").tokenizer is not None
 
 
+@pytest.fixture(scope="session")
+def random_last_logits(random_checkpoint, tmp_path_factory, backend):
+    """What an app ships: the prefill graph returns only the last position's logits."""
+    return _export(backend, tmp_path_factory, random_checkpoint, "fp32", max_seq_len=MAX_SEQ, logits="last")
+
+
+def test_last_logits_program_returns_the_reference_last_row(random_last_logits, random_checkpoint, backend):
+    ref = ReferenceRunner.from_checkpoint(open_checkpoint(random_checkpoint))
+    runner = backend.load(random_last_logits.path)
+    assert random_last_logits.meta["logits"] == "last" and runner.full_logits is False
+    ids = _ids(ref.tokenizer, 40)
+    want = ref.logits(ids)
+    runner.reset()
+    row = runner.prefill(ids)  # one prefill call over the whole prompt
+    assert row.shape == want[-1].shape
+    assert np.abs(row - want[-1]).max() < FP32_ATOL
+    # parity tools still get every position (through the cache, one token a call)
+    got = runner.logits(ids)
+    assert got.shape == want.shape and np.abs(got - want).max() < FP32_ATOL
+    # and generation continues from the cache the prefill filled
+    assert runner.generate(ids, max_new_tokens=8) == ref.generate(ids, max_new_tokens=8)
+
+
 # --- the bundled, trained model ------------------------------------------------------------------
 
 def test_bundled_fp32_prefill_matches_reference(bundled_fp32, bundled_checkpoint, backend):
