@@ -59,6 +59,9 @@ def measure(runner, prompt: list[int], decode_steps: int, reps: int) -> dict:
 
 
 def run(args) -> dict:
+    from bench._machine import busy_warning
+
+    busy_warning()
     from phonelm_export.backends.executorch.runtime import ExecuTorchRunner
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-executorch-"))

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench._models import SHAPES, make_checkpoint
-from bench.gguf_speed import memory_bandwidth
+from bench._machine import busy_warning, memory_bandwidth
 
 MEASURE = (
     "import resource, subprocess, sys\n"
@@ -64,6 +64,7 @@ def run(args) -> dict:
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-gguf-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    busy_warning()
     bandwidth = memory_bandwidth()
     rows = {}
     for shape in args.shapes:

@@ -19,21 +19,9 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
-
-
-def memory_bandwidth(nbytes: int = 512 << 20, repeats: int = 5) -> float:
-    """Bytes per second read by one core summing a large float32 buffer (best of ``repeats``)."""
-    a = np.ones(nbytes // 4, dtype=np.float32)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a.sum()
-        best = min(best, time.perf_counter() - t0)
-    return nbytes / best
+from bench._machine import busy_warning, memory_bandwidth
 
 
 def make_checkpoint(d: Path, args) -> Path:
@@ -87,6 +75,7 @@ def run(args) -> dict:
     if not have_native:
         print("native build missing (phonelm-export backends build-llama-cpp): native rows skipped", file=sys.stderr)
     result = {"load_average": os.getloadavg(), "rows": {}}
+    busy_warning()
     with tempfile.TemporaryDirectory(prefix="gguf-bench-") as tmp:
         d = Path(tmp)
         ckpt = open_checkpoint(make_checkpoint(d, args))

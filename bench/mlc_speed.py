@@ -56,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(args) -> dict:
+    from bench._machine import busy_warning
+
+    busy_warning()
     import numpy as np
     import torch
 
