@@ -134,3 +134,28 @@ def test_real_phonelm_layout_loads_with_auto_classes_without_running_remote_code
     ids = torch.arange(10)[None]
     want = open_checkpoint(d).reference_model()(ids).logits
     assert torch.allclose(model(ids).logits, want, atol=1e-5)
+
+
+def test_import_registers_without_paying_for_torch_until_transformers_loads(random_checkpoint, tmp_path):
+    """`import phonelm_export` alone stays cheap (the CLI's --help needs no torch); the
+    registration happens when transformers is imported, in either order."""
+    import shutil
+    import subprocess
+    import sys
+
+    d = tmp_path / "PhoneLM-like"
+    shutil.copytree(random_checkpoint, d)
+    (d / "modeling_phonelm.py").write_text("raise SystemExit('remote code executed')\n")
+    code = (
+        "import sys, phonelm_export\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
+        "from transformers import AutoModelForCausalLM\n"
+        f"m = AutoModelForCausalLM.from_pretrained({str(d)!r})\n"
+        "print(type(m).__name__)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "PhoneLMForCausalLM"
+    code_after = f"import transformers, phonelm_export\nprint(type(transformers.AutoConfig.from_pretrained({str(d)!r})).__name__)\n"
+    r = subprocess.run([sys.executable, "-c", code_after], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "PhoneLMConfig", r.stderr[-2000:]
