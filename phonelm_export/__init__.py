@@ -45,7 +45,11 @@ class _RegisterWhenTransformersLoads(_abc.MetaPathFinder):
 
         def exec_module(module):
             load(module)
-            register()
+            if "phonelm_export.model" not in _sys.modules:
+                register()
+            # else phonelm_export.model is being imported (it imports transformers first) and
+            # registers on its last line
+
 
         spec.loader.exec_module = exec_module
         return spec

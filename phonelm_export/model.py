@@ -73,3 +73,8 @@ def register() -> None:
     AutoConfig.register("phonelm", PhoneLMConfig, exist_ok=True)
     AutoModelForCausalLM.register(PhoneLMConfig, PhoneLMForCausalLM, exist_ok=True)
     _registered = True
+
+
+# importing the model registers it (the package's import hook defers to this line when the
+# import of transformers was triggered by this module)
+register()

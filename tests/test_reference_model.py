@@ -156,6 +156,7 @@ def test_import_registers_without_paying_for_torch_until_transformers_loads(rand
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == "PhoneLMForCausalLM"
-    code_after = f"import transformers, phonelm_export\nprint(type(transformers.AutoConfig.from_pretrained({str(d)!r})).__name__)\n"
-    r = subprocess.run([sys.executable, "-c", code_after], capture_output=True, text=True)
-    assert r.returncode == 0 and r.stdout.strip() == "PhoneLMConfig", r.stderr[-2000:]
+    for first in ("transformers, phonelm_export", "phonelm_export.checkpoint, transformers"):
+        code_after = f"import {first}\nprint(type(transformers.AutoConfig.from_pretrained({str(d)!r})).__name__)\n"
+        r = subprocess.run([sys.executable, "-c", code_after], capture_output=True, text=True)
+        assert r.returncode == 0 and r.stdout.strip() == "PhoneLMConfig", (first, r.stderr[-2000:])
