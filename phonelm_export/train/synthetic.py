@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -137,8 +138,39 @@ def _train_amount(rng: random.Random, unit: str) -> int:
 
 
 def _word(rng: random.Random, cap: bool) -> str:
-    w = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(1, 3)))
+    """A stand-in word: half the time made-up syllables, half a real word of the training text.
+
+    Syllables alone teach a prior ("argument values sound like 'Kalomi'") instead of copying;
+    real words drawn at random make the query the only place the right words can come from."""
+    if rng.random() < 0.5:
+        w = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(1, 3)))
+    else:
+        w = rng.choice(_train_words())
     return w.capitalize() if cap else w
+
+
+@lru_cache(maxsize=None)
+def _train_words() -> tuple[str, ...]:
+    """Words the training data already contains: phrasing templates, chat turns, function docs
+    and training-partition slot values, minus words that only held-out slot values use."""
+    from ..intents.schema import FUNCTION_NAMES, render_doc
+    from ..intents.synth import _bucket, _pools, groups
+
+    def words(text: str) -> set[str]:
+        return {w.lower() for w in re.findall(r"[A-Za-z]{3,}", re.sub(r"\{[^}]*\}", " ", text))}
+
+    common: set[str] = set()
+    for g in groups():
+        for t in g["train"]:
+            common |= words(t)
+    common |= words(json.dumps(_chat_data()))
+    for name in FUNCTION_NAMES:
+        common |= words(render_doc(name))
+    train_vals, held_vals = set(), set()
+    for kind in ("name", "subject", "body", "label", "event", "place", "search", "company", "street"):
+        for v in _pools()[kind]:
+            (held_vals if _bucket(f"{kind}:{v}") == "heldout" else train_vals).update(words(v))
+    return tuple(sorted((common | train_vals) - (held_vals - common - train_vals)))
 
 
 def _copy_item(rng: random.Random) -> str:
