@@ -89,7 +89,7 @@ def table(result: dict) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", nargs="?", help="checkpoint (default: the bundled model)")
+    p.add_argument("model", nargs="*", help="checkpoints, one table each (default: the bundled model)")
     p.add_argument("--recipes", nargs="+", default=["fp32", "8da8w", "8da4w-g32", "8da4w-g128"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--window", type=int, default=256)
@@ -99,8 +99,8 @@ def main() -> None:
     a = p.parse_args()
     from phonelm_export.cli_options import resolve_model
 
-    result = measure(resolve_model(a.model), a.recipes, a.threads, a.window, a.max_windows, a.max_seq_len)
-    block = table(result)
+    block = "\n\n".join(table(measure(resolve_model(m), a.recipes, a.threads, a.window, a.max_windows, a.max_seq_len))
+                        for m in (a.model or [None]))
     print(block)
     if not a.dry_run:
         text = README.read_text()

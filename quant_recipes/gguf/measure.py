@@ -150,7 +150,7 @@ def main(argv=None) -> int:
     from phonelm_export.cli_options import bundled_model_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=None, help="checkpoint directory (default: the bundled model)")
+    ap.add_argument("--model", action="append", help="checkpoint directory; repeat for several models, one table each (default: the bundled model)")
     ap.add_argument("--heldout", default=None, help="held-out text (.txt / .jsonl); default: synthetic held-out split")
     ap.add_argument("--tokens", type=int, default=4096)
     ap.add_argument("--window", type=int, default=256)
@@ -158,11 +158,11 @@ def main(argv=None) -> int:
     ap.add_argument("--write", action="store_true", help="update README.md between the measured markers")
     ap.add_argument("--json", dest="json_out", help="also save the raw numbers here")
     a = ap.parse_args(argv)
-    result = measure(Path(a.model) if a.model else bundled_model_path(), a.heldout, a.tokens, a.window, a.encoding)
-    md = table(result)
+    results = [measure(Path(m), a.heldout, a.tokens, a.window, a.encoding) for m in (a.model or [bundled_model_path()])]
+    md = "\n\n".join(table(r) for r in results)
     print(md)
     if a.json_out:
-        Path(a.json_out).write_text(json.dumps(result, indent=2))
+        Path(a.json_out).write_text(json.dumps(results, indent=2))
     if a.write:
         write_readme(md)
     return 0

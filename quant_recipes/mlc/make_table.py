@@ -98,13 +98,14 @@ def markdown(res: dict) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("model", nargs="?", help="checkpoint (default: the bundled model)")
+    p.add_argument("model", nargs="*", help="checkpoints, one table each (default: the bundled model)")
     p.add_argument("--window", type=int, default=128)
     p.add_argument("--max-windows", type=int, default=8)
     p.add_argument("--decode-steps", type=int, default=32)
     p.add_argument("--write", action="store_true", help="rewrite the table in README.md")
     a = p.parse_args(argv)
-    table = markdown(measure(Path(a.model) if a.model else None, a.window, a.max_windows, a.decode_steps))
+    table = "\n\n".join(markdown(measure(Path(m) if m else None, a.window, a.max_windows, a.decode_steps))
+                          for m in (a.model or [None]))
     print(table)
     if a.write:
         readme = HERE / "README.md"
