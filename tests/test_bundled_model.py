@@ -8,13 +8,13 @@ import pytest
 from phonelm_export.checkpoint import open_checkpoint
 from phonelm_export.cli_options import bundled_model_path
 
-# Measured when the model was trained (model card, assets/phonelm-tiny-call/README.md): on the
-# same 40 held-out queries the model scores ~17 % exact / ~46 % soft. The floors sit below the
-# measurement so CPU-library round-off cannot flip the test, and above what an untrained or
-# broken model scores (0 %). NOT yet the "most queries right" the model should reach: its
-# exact accuracy is limited by copying argument values (see the model card).
-HELDOUT_EXACT_FLOOR = 0.08
-HELDOUT_SOFT_FLOOR = 0.30
+# Measured when the model was trained (model card, assets/phonelm-tiny-call/README.md): on these
+# 40 held-out queries the model scores 52.5 % exact / 66 % soft (44 % / 62 % on the card's 100).
+# The floors sit below the measurement so CPU-library round-off cannot flip the test, and far
+# above what an untrained or broken model scores (0 %); a regression of the trainer, the
+# prompt format or the reference shows up here first.
+HELDOUT_EXACT_FLOOR = 0.35
+HELDOUT_SOFT_FLOOR = 0.50
 N_QUERIES = 40
 
 

@@ -8,11 +8,11 @@ from phonelm_export.intents.parser import CallParseError, parse_calls
 from phonelm_export.intents.synth import make_call_examples
 
 N = 16
-# Measured (16 held-out queries, seed 123, k=3): every output parses, 18.8 % right intents,
-# 18.8 % exact, 34.9 % soft. The model picks the right functions but often fails to copy held-out
-# slot values (see its model card); the floors guard the flow, not a quality the model lacks.
-PARSE_FLOOR = 0.9
-RIGHT_INTENTS_FLOOR = 0.1
+# Measured (16 held-out queries, seed 123, k=3): 94 % of outputs parse, 62 % give the right intents,
+# 62 % exact. The model picks the right functions but still garbles some copied slot values (see its
+# model card); the floors sit below the measurement so round-off cannot flip them.
+PARSE_FLOOR = 0.85
+RIGHT_INTENTS_FLOOR = 0.4
 
 
 @pytest.mark.slow
