@@ -65,11 +65,23 @@ def modules(only: list[str] | None) -> list[str]:
     return [n for n in names if not only or n.split("_")[0] in only]
 
 
+def read_sections(path: Path) -> dict[str, str]:
+    """``## module`` sections of an earlier RESULTS.md (several runs of one module stay together)."""
+    if not path.is_file():
+        return {}
+    out: dict[str, str] = {}
+    for chunk in path.read_text().split("\n## ")[1:]:
+        mod = chunk.split("\n", 1)[0].strip()
+        out[mod] = out.get(mod, "") + "## " + chunk.rstrip("\n") + "\n\n"
+    return out
+
+
 def run_one(mod: str, extra: list[str]) -> str:
     """One benchmark process; its output as a RESULTS.md section."""
     cmd = " ".join(["python -m bench." + mod, *extra])
     print(f"== {cmd}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
+    when = dt.datetime.now(dt.timezone.utc)
     load = os.getloadavg()[0]
     p = subprocess.run([sys.executable, "-m", f"bench.{mod}", *extra], cwd=HERE.parent, capture_output=True, text=True)
     took = time.perf_counter() - t0
@@ -77,7 +89,8 @@ def run_one(mod: str, extra: list[str]) -> str:
     if p.returncode:
         body += f"\n\nexit status {p.returncode}:\n" + "\n".join(p.stderr.strip().splitlines()[-15:])
     print(body, flush=True)
-    return f"## {mod}\n\n`{cmd}` ({took:.0f} s, load average {load:.1f} at start)\n\n```\n{body}\n```\n"
+    return (f"## {mod}\n\n`{cmd}` ({when:%Y-%m-%d %H:%M} UTC, {took:.0f} s, load average {load:.1f} at start)"
+            f"\n\n```\n{body}\n```\n\n")
 
 
 def main(argv=None) -> int:
@@ -87,17 +100,20 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args(argv)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
-    sections = []
-    for mod in modules(only):
-        for extra in (QUICK if args.quick else FULL).get(mod, [[]]):
-            sections.append(run_one(mod, extra))
+    mods = modules(only)
+    # --only regenerates those parts and keeps the other parts' sections of an earlier run
+    kept = {m: sec for m, sec in read_sections(args.out).items() if m not in mods} if only and not args.quick else {}
+    sections = {m: sec for m, sec in kept.items()}
+    for mod in mods:
+        sections[mod] = "".join(run_one(mod, extra) for extra in (QUICK if args.quick else FULL).get(mod, [[]]))
     header = (
-        f"# Benchmark results\n\nMachine: {machine()}\n\nDate: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}"
-        f"{' (quick mode: harness check, tiny shapes)' if args.quick else ''}\n\n"
-        "Regenerate with `python -m bench`. Each section is one process; ratios inside a section were measured "
-        "side by side in that run.\n\n"
+        f"# Benchmark results\n\nMachine: {machine()}\n\n"
+        f"{'Quick mode: a harness check on tiny shapes, not a measurement. ' if args.quick else ''}"
+        "Regenerate with `python -m bench` (or one part: `--only gguf`). Each section is one process and says "
+        "when it ran and the load average at its start; ratios inside a section were measured side by side "
+        "in that run.\n\n"
     )
-    args.out.write_text(header + "\n".join(sections))
+    args.out.write_text(header + "\n".join(sections[m] for m in sorted(sections)))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
