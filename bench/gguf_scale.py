@@ -87,7 +87,7 @@ def run(args) -> dict:
 def print_table(result: dict) -> None:
     rows = result["rows"]
     print(f"llama.cpp compat GGUF {result['type']}, {result['threads']} threads; memory bandwidth "
-          f"{result['bandwidth_GBps']:.1f} GB/s (1 core, measured in this run)")
+          f"{result['bandwidth_GBps']:.1f} GB/s (2 threads, measured in this run)")
     print(f"{'shape':<8}{'params':>15}{'file MB':>10}{'export s':>10}{'peak GiB':>10}{'prefill t/s':>13}"
           f"{'decode t/s':>12}{'roofline':>10}{'of roofline':>13}")
     for shape, r in rows.items():

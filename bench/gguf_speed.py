@@ -10,7 +10,7 @@ PhoneLM) — the dense speed PhoneLM would get if llama.cpp knew it.
 
 Decode is also compared with the memory-bandwidth roofline: every weight byte is read once per
 generated token, so tokens/s cannot exceed bandwidth / weight bytes. The bandwidth is measured
-in the same run (numpy summing a buffer much larger than the caches).
+in the same run (2 threads of numpy summing a buffer much larger than the caches).
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def run(args) -> dict:
                 s["decode_vs_roofline"] = s["decode_tok_s"] / s["roofline_tok_s"]
                 result["rows"][f"{q}/{label}"] = s
                 print(f"{q:5s} {label:6s} prefill {s['prefill_tok_s']:8.1f} tok/s  decode {s['decode_tok_s']:7.1f} tok/s  "
-                      f"({100 * s['decode_vs_roofline']:.0f}% of the {s['roofline_tok_s']:.0f} tok/s roofline)", file=sys.stderr)
+                      f"({100 * s['decode_vs_roofline']:.0f}% of the {s['roofline_tok_s']:.0f} tok/s roofline)", flush=True)
     ratios = {}
     for q in args.types:
         base = result["rows"][f"{q}/llama"]
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", dest="json_out")
     a = ap.parse_args(argv)
     result = run(a)
-    print(f"{result['params']:,} parameters; memory bandwidth {result['bandwidth_GBps']:.1f} GB/s (1 core); "
+    print(f"{result['params']:,} parameters; memory bandwidth {result['bandwidth_GBps']:.1f} GB/s (2 threads); "
           f"load average {result['load_average'][0]:.1f}")
     for k, v in result["ratios"].items():
         print(f"{k:30s} {v:.2f}x")
