@@ -103,9 +103,7 @@ def main(argv=None) -> int:
     mods = modules(only)
     # --only regenerates those parts and keeps the other parts' sections of an earlier run
     kept = {m: sec for m, sec in read_sections(args.out).items() if m not in mods} if only and not args.quick else {}
-    sections = {m: sec for m, sec in kept.items()}
-    for mod in mods:
-        sections[mod] = "".join(run_one(mod, extra) for extra in (QUICK if args.quick else FULL).get(mod, [[]]))
+    sections = dict(kept)
     header = (
         f"# Benchmark results\n\nMachine: {machine()}\n\n"
         f"{'Quick mode: a harness check on tiny shapes, not a measurement. ' if args.quick else ''}"
@@ -113,7 +111,12 @@ def main(argv=None) -> int:
         "when it ran and the load average at its start; ratios inside a section were measured side by side "
         "in that run.\n\n"
     )
-    args.out.write_text(header + "\n".join(sections[m] for m in sorted(sections)))
+    for mod in mods:
+        sections[mod] = ""
+        for extra in (QUICK if args.quick else FULL).get(mod, [[]]):
+            sections[mod] += run_one(mod, extra)
+            # after every run: a long suite stopped halfway keeps what it measured
+            args.out.write_text(header + "\n".join(sections[m] for m in sorted(sections) if sections[m]))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -131,6 +131,8 @@ def print_table(result: dict) -> None:
             continue
         cells = [format(r[k] * scale, fmt) if k in r else "-" for _, k, scale, fmt in cols]
         print(f"{r['recipe']:<16}" + "".join(f"{c:>12}" for c in cells))
+    if any(r.get("reused") for r in result["rows"]):
+        print("export s / peak GiB of reused .pte files come from the run that exported them (its record in --workdir)")
 
 
 def parser() -> argparse.ArgumentParser:
