@@ -70,3 +70,13 @@ def test_corpus_files(corpus):
     rows = [json.loads(l) for l in corpus["train"].read_text().splitlines()]
     assert {r["kind"] for r in rows} == {"call", "chat", "copy"}
     assert corpus["copy"].read_text().count("\n\n") >= 1999  # one document per line for the packer
+
+
+def test_stand_in_words_never_include_a_heldout_name():
+    from phonelm_export.intents.synth import _pools
+    from phonelm_export.train.synthetic import _train_words
+
+    words = set(_train_words())
+    assert len(words) > 300  # real words, so copying cannot be faked by a syllable prior
+    held = [n for n in _pools()["name"] if _bucket(f"name:{n}") == "heldout"]
+    assert held and not [n for n in held if n.lower() in words]

@@ -152,7 +152,7 @@ def _word(rng: random.Random, cap: bool) -> str:
 @lru_cache(maxsize=None)
 def _train_words() -> tuple[str, ...]:
     """Words the training data already contains: phrasing templates, chat turns, function docs
-    and training-partition slot values, minus words that only held-out slot values use."""
+    and training-partition slot values (a word only held-out values use never enters)."""
     from ..intents.schema import FUNCTION_NAMES, render_doc
     from ..intents.synth import _bucket, _pools, groups
 
@@ -166,11 +166,11 @@ def _train_words() -> tuple[str, ...]:
     common |= words(json.dumps(_chat_data()))
     for name in FUNCTION_NAMES:
         common |= words(render_doc(name))
-    train_vals, held_vals = set(), set()
     for kind in ("name", "subject", "body", "label", "event", "place", "search", "company", "street"):
         for v in _pools()[kind]:
-            (held_vals if _bucket(f"{kind}:{v}") == "heldout" else train_vals).update(words(v))
-    return tuple(sorted((common | train_vals) - (held_vals - common - train_vals)))
+            if _bucket(f"{kind}:{v}") == "train":
+                common |= words(v)
+    return tuple(sorted(common))
 
 
 def _copy_item(rng: random.Random) -> str:
