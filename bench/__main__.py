@@ -97,8 +97,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="comma-separated parts (gguf, executorch, mlc)")
     ap.add_argument("--quick", action="store_true", help="tiny shapes: check the harness, not the machine")
-    ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    ap.add_argument("--out", type=Path, help="default: bench/RESULTS.md (quick mode: bench/RESULTS-quick.md, "
+                    "so a harness check never overwrites measured results)")
     args = ap.parse_args(argv)
+    args.out = args.out or HERE / ("RESULTS-quick.md" if args.quick else "RESULTS.md")
     only = [s.strip() for s in args.only.split(",")] if args.only else None
     mods = modules(only)
     # --only regenerates those parts and keeps the other parts' sections of an earlier run
