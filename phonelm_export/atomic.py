@@ -38,8 +38,7 @@ def atomic_output(path: str | Path, *, force: bool = False, directory: bool = Fa
     prefix = f".{path.name}.tmp-"
     # mkdtemp/mkstemp create private (0700/0600) paths; an export should get the permissions
     # any file the user creates gets
-    umask = os.umask(0)
-    os.umask(umask)
+    umask = current_umask()
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
         os.chmod(tmp, 0o777 & ~umask)
@@ -61,3 +60,15 @@ def atomic_output(path: str | Path, *, force: bool = False, directory: bool = Fa
     except BaseException:
         _remove(tmp)
         raise
+
+
+def current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def make_shareable(path: Path) -> None:
+    """Give a file written by a library that creates private (0600) files the permissions any
+    file the user creates gets (safetensors' save_file does this)."""
+    os.chmod(path, 0o666 & ~current_umask())

@@ -112,6 +112,8 @@ def save_phonelm(
     """Write a PhoneLM checkpoint directory from a (Llama-keyed) state dict."""
     from safetensors.torch import save_file
 
+    from .atomic import make_shareable
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tensors = {}
@@ -122,6 +124,7 @@ def save_phonelm(
         if not torch.equal(state_dict[TIED_HEAD], state_dict[EMBED]):
             raise ValueError("lm_head differs from the embedding; PhoneLM ties them")
     save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
+    make_shareable(out / "model.safetensors")
     (out / "config.json").write_text(json.dumps(phonelm_config(dims, dtype), indent=2) + "\n")
     (out / "generation_config.json").write_text(json.dumps(generation_config(dims), indent=2) + "\n")
     if tokenizer_json is not None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,10 @@ def test_writes_a_phonelm_format_checkpoint(trained):
         assert "lm_head.weight" not in f.keys()
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"):
         assert (trained / name).is_file()
+    # as readable as any file the user creates (safetensors alone writes 0600)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (trained / "model.safetensors").stat().st_mode & 0o777 == 0o666 & ~umask
     tok = PhoneLMTokenizer.from_file(trained)
     assert [tok.token_to_id(t) for t in ("<|endoftext|>", "<|im_start|>", "<|im_end|>")] == [0, 1, 2]
     assert tok.vocab_size == cfg["vocab_size"]
