@@ -40,26 +40,9 @@ def export_in_child(ckpt: Path, recipe: str, out: Path, max_seq_len: int, logits
             "export_seconds": summary["export_seconds"], "peak_rss_bytes": summary["peak_rss_bytes"]}
 
 
-def measure(runner, prompt: list[int], decode_steps: int, reps: int) -> dict:
-    """Best of ``reps``: prefill tokens/s over ``prompt``, decode tokens/s over forced steps."""
-    import numpy as np
-
-    best_p = best_d = 0.0
-    for _ in range(reps):
-        runner.reset()
-        t0 = time.perf_counter()
-        row = runner.prefill(prompt)
-        t1 = time.perf_counter()
-        for _ in range(decode_steps):
-            row = runner.prefill([int(np.argmax(row))])
-        t2 = time.perf_counter()
-        best_p = max(best_p, len(prompt) / (t1 - t0))
-        best_d = max(best_d, decode_steps / (t2 - t1))
-    return {"prefill_tok_s": best_p, "decode_tok_s": best_d}
-
-
 def run(args) -> dict:
     from bench._machine import busy_warning
+    from phonelm_export.verify import measure_speed
 
     busy_warning()
     from phonelm_export.backends.executorch.runtime import ExecuTorchRunner
@@ -91,11 +74,11 @@ def run(args) -> dict:
         if "error" in row:
             continue
         runner = ExecuTorchRunner(row["path"], threads=args.threads)
-        row.update(measure(runner, prompt, args.decode_steps, args.reps))
+        row.update(measure_speed(runner, prompt, args.decode_steps, repeats=args.reps))
         del runner
     ref = None
     if not args.no_gguf:
-        from bench._llama_cpp_q4_0 import q4_0_speed
+        from bench._llama_cpp import q4_0_speed
 
         ref = q4_0_speed(ckpt, workdir, args.threads, len(prompt), args.decode_steps, args.reps)
     if ref:

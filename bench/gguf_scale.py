@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from bench._models import SHAPES, make_checkpoint
+from bench._llama_cpp import worker_speed
 from bench._machine import busy_warning, memory_bandwidth
 
 MEASURE = (
@@ -48,16 +49,6 @@ def export(ckpt: Path, qtype: str, out: Path) -> dict:
             "bits_per_weight": info.get("bits_per_weight")}
 
 
-def speed(path: Path, threads: int, n_prompt: int, n_decode: int, repeats: int) -> dict:
-    from phonelm_export.backends.gguf.runner import LlamaWorker
-
-    with LlamaWorker() as w:
-        w.call({"op": "load", "path": str(path), "n_ctx": n_prompt + n_decode + 16, "n_threads": threads,
-                "logits_all": False, "kv": "f16"}, "loading")
-        head, _ = w.call({"op": "bench", "n_prompt": n_prompt, "n_decode": n_decode, "repeats": repeats}, "benchmarking")
-    return {"prefill_tok_s": head["prefill_tok_s"], "decode_tok_s": head["decode_tok_s"]}
-
-
 def run(args) -> dict:
     from phonelm_export.backends.gguf.inspect import read_header
     from phonelm_export.checkpoint import open_checkpoint
@@ -74,7 +65,8 @@ def run(args) -> dict:
         row.update(export(ckpt, args.type, out))
         h = read_header(out)
         row["weight_bytes"] = h.n_bytes
-        row.update(speed(out, args.threads, args.prompt, args.decode, args.repeats))
+        row.update(worker_speed(out, threads=args.threads, n_prompt=args.prompt, n_decode=args.decode,
+                                repeats=args.repeats))
         row["roofline_tok_s"] = bandwidth / h.n_bytes
         rows[shape] = row
         print(f"{shape}: {json.dumps(row)}", file=sys.stderr, flush=True)

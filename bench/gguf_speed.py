@@ -21,6 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench._llama_cpp import worker_speed
 from bench._machine import busy_warning, memory_bandwidth
 
 
@@ -56,16 +57,6 @@ def export_three(ckpt, qtype: str, d: Path) -> dict[str, Path]:
     return out
 
 
-def speed(path: Path, native: bool, n_prompt: int, n_decode: int, repeats: int) -> dict:
-    from phonelm_export.backends.gguf.runner import LlamaWorker
-
-    with LlamaWorker(native=native) as w:
-        w.call({"op": "load", "path": str(path), "n_ctx": n_prompt + n_decode + 16, "n_threads": 2,
-                "logits_all": False, "kv": "f16"}, "loading")
-        head, _ = w.call({"op": "bench", "n_prompt": n_prompt, "n_decode": n_decode, "repeats": repeats}, "benchmarking")
-    return {"prefill_tok_s": head["prefill_tok_s"], "decode_tok_s": head["decode_tok_s"]}
-
-
 def run(args) -> dict:
     from phonelm_export.backends.gguf.inspect import read_header
     from phonelm_export.backends.gguf.native import native_site
@@ -87,7 +78,8 @@ def run(args) -> dict:
                 if label == "native" and not have_native:
                     continue
                 h = read_header(path) if label != "llama" else None
-                s = speed(path, label == "native", args.prompt, args.decode, args.repeats)
+                s = worker_speed(path, native=label == "native", n_prompt=args.prompt, n_decode=args.decode,
+                                 repeats=args.repeats)
                 weight_bytes = (h.n_bytes if h else path.stat().st_size)
                 s["weight_MB"] = weight_bytes / 1e6
                 s["roofline_tok_s"] = result["bandwidth_GBps"] * 1e9 / weight_bytes

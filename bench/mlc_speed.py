@@ -21,32 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
-SHAPES = {
-    "tiny": dict(hidden_size=128, intermediate_size=384, num_hidden_layers=2, num_attention_heads=4, vocab_size=2048),
-    "small": dict(hidden_size=512, intermediate_size=1536, num_hidden_layers=8, num_attention_heads=8, vocab_size=8192),
-}
+from bench._models import SHAPES
+
 QUANTS = ("q0f32", "q0f16", "q4f16_1", "q4f32_1")
-
-
-def speed(runner, prompt: list[int], decode_steps: int) -> dict:
-    """Best of two: prefill tok/s over ``prompt``, decode tok/s over ``decode_steps`` forced steps."""
-    best = {"prefill_tok_s": 0.0, "decode_tok_s": 0.0}
-    for _ in range(2):
-        runner.reset()
-        t0 = time.perf_counter()
-        runner.prefill(prompt)
-        t1 = time.perf_counter()
-        for i in range(decode_steps):
-            runner.prefill([prompt[i % len(prompt)]])
-        t2 = time.perf_counter()
-        best["prefill_tok_s"] = max(best["prefill_tok_s"], len(prompt) / (t1 - t0))
-        best["decode_tok_s"] = max(best["decode_tok_s"], decode_steps / (t2 - t1))
-    return best
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--shape", choices=sorted(SHAPES), default="tiny")
+    p.add_argument("--shape", choices=["tiny", "small"], default="tiny")
     p.add_argument("--quantizations", nargs="+", default=list(QUANTS), choices=QUANTS)
     p.add_argument("--prompt-tokens", type=int, default=128)
     p.add_argument("--decode-steps", type=int, default=32)
@@ -68,6 +50,7 @@ def run(args) -> dict:
     from phonelm_export.random_model import make_random_checkpoint
     from phonelm_export.recipes import load_recipe
     from phonelm_export.reference import ReferenceRunner
+    from phonelm_export.verify import measure_speed
 
     torch.set_num_threads(args.threads)
     backend = get_backend("mlc")
@@ -81,7 +64,7 @@ def run(args) -> dict:
         ctx = args.prompt_tokens + 2 * args.decode_steps + 8
         prompt = [int(x) for x in np.random.default_rng(0).integers(3, shape["vocab_size"], args.prompt_tokens)]
         ref = ReferenceRunner.from_checkpoint(ckpt)
-        out["pytorch_fp32"] = speed(ref, prompt, args.decode_steps)
+        out["pytorch_fp32"] = measure_speed(ref, prompt, args.decode_steps, repeats=2)
         rows = {}
         for q in args.quantizations:
             t0 = time.perf_counter()
@@ -90,7 +73,7 @@ def run(args) -> dict:
             export_s = time.perf_counter() - t0
             runner = backend.load(art.path)
             try:
-                sp = speed(runner, prompt, args.decode_steps)
+                sp = measure_speed(runner, prompt, args.decode_steps, repeats=2)
             finally:
                 runner.close()
             rows[q] = {
@@ -102,7 +85,7 @@ def run(args) -> dict:
                 "decode_vs_pytorch": sp["decode_tok_s"] / out["pytorch_fp32"]["decode_tok_s"],
             }
         out["mlc"] = rows
-        from bench._llama_cpp_q4_0 import q4_0_speed
+        from bench._llama_cpp import q4_0_speed
 
         q4 = q4_0_speed(ckpt_path, tmp, args.threads, args.prompt_tokens, args.decode_steps, 2)
         if q4 and "error" not in q4:

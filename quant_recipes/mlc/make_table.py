@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,7 +32,7 @@ def measure(model: Path | None, window: int, max_windows: int, decode_steps: int
     from phonelm_export.progress import Progress
     from phonelm_export.recipes import list_recipes, load_recipe
     from phonelm_export.reference import ReferenceRunner
-    from phonelm_export.verify import heldout_text
+    from phonelm_export.verify import heldout_text, measure_speed
 
     backend = get_backend("mlc")
     backend.check()
@@ -58,21 +57,14 @@ def measure(model: Path | None, window: int, max_windows: int, decode_steps: int
                 if base is None:
                     base = logits
                 top1 = float(np.mean(np.concatenate([(a.argmax(-1) == b.argmax(-1)) for a, b in zip(logits, base)])))
-                prompt = ws[0][:64]
-                runner.reset()
-                t0 = time.perf_counter()
-                row = runner.prefill(prompt)
-                t1 = time.perf_counter()
-                for _ in range(decode_steps):
-                    row = runner.prefill([int(np.argmax(row))])
-                t2 = time.perf_counter()
+                speed = measure_speed(runner, ws[0][:64], decode_steps)
             finally:
                 runner.close()
             rows.append({
                 "recipe": name, "family": load_recipe("mlc", name).family,
                 "weights_bytes": art.meta["weights_bytes"], "bits_per_weight": art.meta["bits_per_weight"],
                 "ppl": ppl.ppl, "ppl_rel": ppl.ppl / ref_ppl.ppl - 1, "top1_vs_q0f32": top1,
-                "prefill_tok_s": len(prompt) / (t1 - t0), "decode_tok_s": decode_steps / (t2 - t1),
+                **speed,
             })
     return {"model": str(ckpt.path), "parameters": ckpt.param_count(), "reference_ppl": ref_ppl.ppl,
             "tokens": ref_ppl.tokens, "window": window, "rows": rows}
