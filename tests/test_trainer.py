@@ -122,6 +122,44 @@ def test_existing_output_needs_force(trained):
     assert p.returncode == 2 and "--force" in p.stderr
 
 
+def test_grown_model_starts_from_exactly_the_init_models_outputs(trained):
+    from dataclasses import replace
+
+    from phonelm_export.train.loop import build_model
+
+    base = open_checkpoint(trained)
+    grown = build_model(replace(base.dims, num_hidden_layers=5), trained).eval()
+    ids = torch.randint(0, base.dims.vocab_size, (2, 24), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(grown(ids).logits, base.reference_model(torch.float32).eval()(ids).logits)
+    # the copies differ from the originals only in their zeroed output projections
+    layers = grown.model.layers
+    assert len(layers) == 5 and [l.self_attn.layer_idx for l in layers] == list(range(5))
+    assert torch.equal(layers[1].mlp.gate_proj.weight, layers[0].mlp.gate_proj.weight)
+    assert not layers[1].self_attn.o_proj.weight.any() and not layers[1].mlp.down_proj.weight.any()
+    assert layers[0].self_attn.o_proj.weight.any()
+
+
+def test_grow_layers_trains_a_deeper_checkpoint(tmp_path, data, trained):
+    out = tmp_path / "deeper"
+    run_train(out, "--init", trained, "--grow-layers", 4, "--sft", data / "sft.jsonl", "--sft-steps", 3)
+    assert json.loads((out / "config.json").read_text())["num_hidden_layers"] == 4
+    assert len(AutoModelForCausalLM.from_pretrained(out).model.layers) == 4
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--grow-layers", "4"], "--grow-layers needs --init"),
+    (["--grow-layers", "1", "--init", "TRAINED"], "already has 2 layers"),
+])
+def test_grow_layers_refuses_what_it_cannot_do(tmp_path, data, trained, args, message):
+    args = [str(trained) if a == "TRAINED" else a for a in args]
+    cmd = [sys.executable, "-m", "phonelm_export", "train", "-o", str(tmp_path / "x"), *args,
+           "--sft", str(data / "sft.jsonl"), "--sft-steps", "1"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    assert p.returncode != 0 and message in p.stderr and "Traceback" not in p.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.slow
 def test_ddp_with_two_cpu_processes(tmp_path, data):
     out = tmp_path / "ddp"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -44,6 +45,8 @@ def synth_data(out, n_call, n_chat, n_heldout, max_docs, randomize, n_copy, n_co
 @click.option("--data", "pretrain_files", multiple=True, type=click.Path(path_type=Path), help="Pretraining text: .txt or .jsonl ('text' or 'messages'). Repeatable.")
 @click.option("--sft", "sft_files", multiple=True, type=click.Path(path_type=Path), help="Fine-tuning chat/call jsonl ('messages'); loss on assistant replies only. Repeatable.")
 @click.option("--init", "init_from", type=click.Path(path_type=Path), help="Start from this PhoneLM checkpoint (its tokenizer and dims) instead of random weights.")
+@click.option("--grow-layers", type=int, help="With --init: deepen the model to N layers first (block expansion: each layer is followed by "
+              "copies whose output projections start at zero, so training starts from exactly the --init model's outputs).")
 @click.option("--tokenizer", type=click.Path(path_type=Path), help="tokenizer.json to use; default: train a PhoneLM-pipeline BPE on the data.")
 @click.option("--vocab-size", default=2048, show_default=True, help="Size of the trained tokenizer (and the embedding).")
 @click.option("--hidden-size", default=256, show_default=True)
@@ -69,7 +72,7 @@ def synth_data(out, n_call, n_chat, n_heldout, max_docs, randomize, n_copy, n_co
 @click.option("-q", "--quiet", is_flag=True)
 @force_option
 @json_option
-def train(out, pretrain_files, sft_files, init_from, tokenizer, vocab_size, hidden_size, intermediate_size, layers,
+def train(out, pretrain_files, sft_files, init_from, grow_layers, tokenizer, vocab_size, hidden_size, intermediate_size, layers,
           heads, kv_heads, context, seq_len, max_len, pretrain_steps, sft_steps, batch_size, lr, sft_lr, warmup, seed,
           save_every, resume, threads, save_dtype, quiet, force, as_json):
     """Train a PhoneLM-architecture model on CPU and write a real PhoneLM checkpoint.
@@ -101,14 +104,18 @@ def train(out, pretrain_files, sft_files, init_from, tokenizer, vocab_size, hidd
         raise PhoneLMError("--sft-steps needs --sft files")
     if not pretrain_steps and not sft_steps:
         raise PhoneLMError("nothing to do: give --pretrain-steps and/or --sft-steps")
+    if grow_layers is not None and not init_from:
+        raise PhoneLMError("--grow-layers needs --init (the checkpoint to deepen)")
+    base = open_checkpoint(init_from) if init_from else None
+    if base is not None and grow_layers is not None and grow_layers < base.dims.num_hidden_layers:
+        raise PhoneLMError(f"--grow-layers {grow_layers}: {init_from} already has {base.dims.num_hidden_layers} layers")
     ckpt_dir = out.with_name(out.name + ".checkpoints")
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     tok_file = ckpt_dir / "tokenizer.json"
 
-    base = open_checkpoint(init_from) if init_from else None
     if base is not None:
         tok_file = base.tokenizer_file
-        dims = base.dims
+        dims = base.dims if grow_layers is None else replace(base.dims, num_hidden_layers=grow_layers)
     else:
         if tokenizer:
             tok_file = Path(tokenizer)

@@ -13,7 +13,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -67,14 +67,48 @@ def lr_at(step: int, stage: Stage) -> float:
 
 
 def build_model(dims: Dims, init_from: Path | None = None):
+    """Random weights for ``dims``, or the ``init_from`` checkpoint (deepened when ``dims`` has more layers)."""
     from ..checkpoint import open_checkpoint
     from ..model import PhoneLMForCausalLM
 
-    if init_from is not None:
-        return open_checkpoint(init_from).reference_model(torch.float32).train()
+    base = open_checkpoint(init_from) if init_from is not None else None
+    if base is not None and base.dims == dims:
+        return base.reference_model(torch.float32).train()
     cfg = dims.to_hf_config()
     cfg._attn_implementation = "sdpa"
-    return PhoneLMForCausalLM(cfg).train()
+    model = PhoneLMForCausalLM(cfg)
+    if base is not None:
+        old = base.dims.num_hidden_layers
+        if replace(base.dims, num_hidden_layers=dims.num_hidden_layers) != dims or dims.num_hidden_layers < old:
+            raise PhoneLMError(f"{init_from}: can only add layers to an --init checkpoint, not change its other sizes")
+        missing, unexpected = model.load_state_dict(expand_layers(dict(base.tensors()), old, dims.num_hidden_layers),
+                                                    strict=False)
+        if unexpected or set(missing) - {"lm_head.weight"}:  # lm_head is tied to the embedding
+            raise PhoneLMError(f"{init_from}: layer expansion left tensors unmatched: {sorted(unexpected or missing)[:3]}")
+        model.tie_weights()
+    return model.train()
+
+
+def expand_layers(tensors: dict[str, torch.Tensor], old: int, new: int) -> dict[str, torch.Tensor]:
+    """Block expansion: map an ``old``-layer state dict onto ``new`` layers without changing its function.
+
+    Each original layer keeps its place in order and is followed by copies of itself whose
+    attention output and FFN down projections are zero: a zeroed block adds nothing to the
+    residual stream, so the deeper model computes exactly what the original did, and training
+    grows the new blocks from there (their other weights start as trained ones, not noise).
+    """
+    out = {k: v.float() for k, v in tensors.items() if not k.startswith("model.layers.")}
+    for j in range(new):
+        src = j * old // new
+        fresh = j == 0 or (j - 1) * old // new != src
+        for k, v in tensors.items():
+            prefix = f"model.layers.{src}."
+            if not k.startswith(prefix):
+                continue
+            name = f"model.layers.{j}." + k[len(prefix):]
+            zero = not fresh and (name.endswith("self_attn.o_proj.weight") or name.endswith("mlp.down_proj.weight"))
+            out[name] = torch.zeros_like(v, dtype=torch.float32) if zero else v.float().clone()
+    return out
 
 
 class Batches:
