@@ -9,12 +9,12 @@ from phonelm_export.checkpoint import open_checkpoint
 from phonelm_export.cli_options import bundled_model_path
 
 # Measured when the model was trained (model card, assets/phonelm-tiny-call/README.md): on these
-# 40 held-out queries the model scores 52.5 % exact / 66 % soft (44 % / 62 % on the card's 100).
-# The floors sit below the measurement so CPU-library round-off cannot flip the test, and far
-# above what an untrained or broken model scores (0 %); a regression of the trainer, the
-# prompt format or the reference shows up here first.
-HELDOUT_EXACT_FLOOR = 0.35
-HELDOUT_SOFT_FLOOR = 0.50
+# 40 held-out queries the model scores 60 % exact / 77.5 % soft (53 % / 71 % on the card's 100).
+# The exact floor is "most" (half) — four queries below the measurement, so CPU-library
+# round-off cannot flip the test — and far above what an untrained or broken model scores (0 %);
+# a regression of the trainer, the prompt format or the reference shows up here first.
+HELDOUT_EXACT_FLOOR = 0.50
+HELDOUT_SOFT_FLOOR = 0.65
 N_QUERIES = 40
 
 
@@ -53,6 +53,7 @@ def test_it_turns_most_heldout_queries_into_correct_calls(bundled_checkpoint):
     results = [score(run_call(runner, ex["query"], functions=ex["functions"]).output, ex["calls"]) for ex in examples]
     exact = sum(e for e, _ in results) / len(results)
     soft = sum(s for _, s in results) / len(results)
+    print(f"bundled model, {len(results)} held-out queries: exact {exact:.1%}, soft {soft:.1%}")
     assert exact >= HELDOUT_EXACT_FLOOR, f"exact {exact:.2%}"
     assert soft >= HELDOUT_SOFT_FLOOR, f"soft {soft:.2%}"
 

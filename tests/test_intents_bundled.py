@@ -8,11 +8,12 @@ from phonelm_export.intents.parser import CallParseError, parse_calls
 from phonelm_export.intents.synth import make_call_examples
 
 N = 16
-# Measured (16 held-out queries, seed 123, k=3): 94 % of outputs parse, 62 % give the right intents,
-# 62 % exact. The model picks the right functions but still garbles some copied slot values (see its
-# model card); the floors sit below the measurement so round-off cannot flip them.
+# Measured (16 held-out queries, seed 123, k=3): 94 % of outputs parse, 75 % give the right intents,
+# 75 % exact. The model picks the right functions but still garbles some copied slot values (see its
+# model card); the floors sit below the measurement so round-off cannot flip them, and the
+# right-intents floor is "most" (half) of the queries.
 PARSE_FLOOR = 0.85
-RIGHT_INTENTS_FLOOR = 0.4
+RIGHT_INTENTS_FLOOR = 0.5
 
 
 @pytest.mark.slow
