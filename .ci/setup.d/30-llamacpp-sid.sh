@@ -11,7 +11,8 @@
 # The mirror is the Debian mirror this host's apt already uses (no other host is contacted).
 # Any failure here fails CI loudly: the chroot is expected to exist on every CI machine.
 set -euo pipefail
-CACHE="${PHONELM_CACHE:-$HOME/.cache/phonelm-export}"
+# the same cache root as phonelm_export.backends.gguf.native.cache_root()
+CACHE="${PHONELM_EXPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/phonelm-export}"
 ROOT="$CACHE/sid-chroot"
 MARKER="$ROOT/.phonelm-sid-ready"
 PACKAGES=(llama.cpp-tools libllama-dev)
@@ -83,11 +84,18 @@ if [ ! -f "$MARKER" ]; then
     tail -n 20 "$CACHE/sid-debootstrap.log" >&2
     exit 1
   }
+  # The chroot's apt judges Release dates as the host's does: where the host's mirror is a frozen
+  # snapshot, the host disables the Valid-Until/date checks and so must the chroot (signatures are
+  # still verified either way).
+  apt-config dump | grep -E '^Acquire::Check-(Valid-Until|Date) ' \
+    | $SUDO tee "$ROOT/etc/apt/apt.conf.d/99phonelm-host-dates" >/dev/null || true
   # No daemons may start from package scripts inside the chroot.
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$ROOT/usr/sbin/policy-rc.d" >/dev/null
   $SUDO chmod 755 "$ROOT/usr/sbin/policy-rc.d"
 fi
 
+[ -f "$ROOT/etc/apt/apt.conf.d/99phonelm-host-dates" ] || apt-config dump | grep -E '^Acquire::Check-(Valid-Until|Date) ' \
+  | $SUDO tee "$ROOT/etc/apt/apt.conf.d/99phonelm-host-dates" >/dev/null || true
 echo "llamacpp-sid: apt-get install ${PACKAGES[*]} in the chroot"
 in_chroot apt-get update -qq
 in_chroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
