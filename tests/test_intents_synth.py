@@ -111,3 +111,77 @@ def test_retrieval_shows_the_needed_docs_for_most_heldout_queries():
     assert recall("heldout", 3) >= 0.9
     assert recall("heldout_phrasing", 3) >= 0.65
     assert recall("heldout", 4) >= recall("heldout", 2)
+
+
+# --- multi-intent requests: two or more calls, later ones may take an earlier result ---------
+
+from phonelm_export.intents.synth import MAX_MULTI_FUNCTIONS, _multi, make_multi_examples  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def multi():
+    return {s: make_multi_examples(n, seed=1, split=s) for s, n in (("train", 1500), ("heldout", 500), ("heldout_phrasing", 500))}
+
+
+def test_multi_intent_rows_are_valid_droidcall_with_references_to_earlier_calls_only(multi):
+    contacts = [{"name": "p", "uri": "content://c/1", "phone": "1", "email": "x@y.z", "address": "a"}]
+    for split, examples in multi.items():
+        for e in examples:
+            calls = parse_calls(e["output"])
+            assert len(calls) >= 2 and [c.to_json() for c in calls] == e["calls"] and render_calls(calls) == e["output"]
+            assert [c.id for c in calls] == list(range(len(calls)))
+            refs = [(i, int(n)) for i, c in enumerate(e["calls"]) for n in re.findall(r"'\$ref': (\d+)", str(c["arguments"]))]
+            assert all(n < i for i, n in refs), e["output"]  # resultN names an earlier call only
+            needed = {c["name"] for c in e["calls"]}
+            assert needed <= set(e["functions"]) and len(needed) <= MAX_MULTI_FUNCTIONS
+            people = [{**contacts[0], "name": c["arguments"]["name"]} for c in e["calls"] if c["name"] == "get_contact_info"]
+            steps = plan(calls, SimulatedDevice(people + contacts))
+            assert all(s.error is None for s in steps), (e, [s.to_json() for s in steps])
+            # two joined requests, or one request whose later call uses an earlier result
+            if e["source"]["connector"] is None:
+                assert refs, e["query"]
+
+
+def test_multi_intent_heldout_values_never_occur_in_training():
+    """Held-out multi-intent rows draw every part's values from the held-out partition: none of
+    their open values (names, messages, numbers...) or alarm times is in any training row."""
+    train = make_call_examples(4000, seed=2, split="train") + make_multi_examples(3000, seed=2, split="train")
+    held = make_multi_examples(800, seed=2, split="heldout")
+    train_values = set().union(*(_open_values(e) for e in train))
+    held_values = set().union(*(_open_values(e) for e in held))
+    assert len(held_values) > 100 and not (train_values & held_values), sorted(train_values & held_values)[:10]
+    times = lambda rows: {(c["arguments"]["EXTRA_HOUR"], c["arguments"]["EXTRA_MINUTES"])
+                          for e in rows for c in e["calls"] if c["name"] == "ACTION_SET_ALARM"}
+    assert times(held) and not (times(train) & times(held))
+
+
+def test_multi_intent_queries_of_heldout_splits_never_occur_in_training(multi, splits):
+    train = {e["query"].lower() for e in multi["train"] + splits["train"]}
+    for split in ("heldout", "heldout_phrasing"):
+        overlap = train & {e["query"].lower() for e in multi[split]}
+        assert not overlap, (split, sorted(overlap)[:5])
+
+
+def test_multi_intent_unseen_phrasings_use_only_heldout_connectors_and_phrasings(multi):
+    data = _multi()
+    train_conn, held_conn = data["connectors"]["train"], data["connectors"]["heldout"]
+    assert held_conn and not set(train_conn) & set(held_conn)
+    single_train = {t for g in groups() for t in g["train"]}
+    for g in data["groups"]:
+        assert g["heldout"] and not set(g["heldout"]) & (set(g["train"]) | single_train), g["id"]
+    for split, examples in multi.items():
+        unseen = split == "heldout_phrasing"
+        for e in examples:
+            # phrasing ids end in /hN for held-out phrasings, /tN for training ones
+            assert all(("/h" in p) == unseen for p in e["source"]["phrasings"]), (split, e["source"])
+            c = e["source"]["connector"]
+            assert c is None or c in (held_conn if unseen else train_conn), (split, c)
+        joined = [e for e in examples if e["source"]["connector"]]
+        assert len(joined) > len(examples) / 2 and len(joined) < len(examples) * 0.8, split  # both kinds
+
+
+def test_multi_intent_generation_is_deterministic_and_seeded():
+    assert make_multi_examples(40, seed=7) == make_multi_examples(40, seed=7)
+    assert make_multi_examples(40, seed=7) != make_multi_examples(40, seed=8)
+    with pytest.raises(ValueError):
+        make_multi_examples(1, split="test")

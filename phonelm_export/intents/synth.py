@@ -16,6 +16,12 @@ Splits are disjoint **by construction**:
 * ``heldout_phrasing``: the groups' ``heldout`` phrasings, never used for train; slot values
   from the train partition, so this split measures phrasing generalization alone.
 
+Multi-intent requests (:func:`make_multi_examples`, templates in ``data/multi.json``) follow the
+same three splits: two single-intent phrasings of the split joined by a connector of the split
+("{a}, then {b}"; the held-out connectors only in ``heldout_phrasing``), or one request whose later
+call takes an earlier call's result (``find Bob's email and send him ...``). Each part's values are
+drawn by the rules above, so a ``heldout`` multi-intent row holds only held-out values.
+
 Each example is ``{"query", "functions", "output", "calls"}``: ``functions`` names the docs to
 show (the needed ones plus BM25-retrieved or random distractors, 2-3 in all, shuffled), ``output``
 the exact target text (one ``resultN = f(...)`` line per call), ``calls`` the structured calls
@@ -30,7 +36,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from .calls import render_calls, render_value
+from .calls import Call, ResultRef, render_calls, render_value
 from .parser import parse_calls
 from .retrieval import select_docs
 from .schema import FUNCTION_NAMES, data_text
@@ -253,6 +259,102 @@ def _phrasings(split: str) -> list[tuple[str, dict, str]]:
                 continue  # nothing to hold out: the phrasing is the whole query
             out.append((pid, g, t))
     return out
+
+
+@lru_cache(maxsize=None)
+def _multi() -> dict:
+    return json.loads(data_text("multi.json"))
+
+
+# a first part ending in free text would swallow the connector ("text Anna I'll be late and ..."
+# has no single reading), so those phrasings only come second
+_OPEN_END = re.compile(r"\{(?:body|label|search|subject|event|place|street|company)[0-9]?\}[.!?]?$")
+MAX_MULTI_FUNCTIONS = 3  # the app retrieves 3 docs: a request needing more could never be right
+
+
+def _part(rng: random.Random, pid: str, g: dict, template: str, bucket: str):
+    """One filled phrasing: (query text, calls) or None when no values of ``bucket`` fit."""
+    out_text = "\n".join(g["out"]) if isinstance(g["out"], list) else g["out"]
+    slots = _sample_slots(rng, pid, _slot_names(template, out_text), bucket)
+    if slots is None:
+        return None
+    return _fill_query(template, slots), parse_calls(_fill_output(out_text, slots))
+
+
+def _shifted(calls: list[Call], by: int) -> list[Call]:
+    """``calls`` renumbered to follow ``by`` earlier calls (their ``resultN`` references too)."""
+    def v(x):
+        if isinstance(x, ResultRef):
+            return ResultRef(x.n + by)
+        if isinstance(x, list):
+            return [v(y) for y in x]
+        if isinstance(x, dict):
+            return {k: v(y) for k, y in x.items()}
+        return x
+    return [Call(c.id + by, c.name, {k: v(a) for k, a in c.arguments.items()}) for c in calls]
+
+
+def _multi_phrasings(split: str) -> list[tuple[str, dict, str]]:
+    """Dependent multi-call phrasings (data/multi.json groups) usable in ``split``."""
+    held = split == "heldout_phrasing"
+    out = []
+    for g in _multi()["groups"]:
+        for i, t in enumerate(g["heldout"] if held else g["train"]):
+            out.append((f"multi:{g['id']}/{'h' if held else 't'}{i}", g, t))
+    return out
+
+
+def make_multi_examples(n: int, seed: int = 0, split: str = "train") -> list[dict]:
+    """``n`` multi-intent examples of ``split``: two joined requests (2/3 of them) or one request
+    whose later call uses an earlier result, deterministic in ``seed``. Same row shape as
+    :func:`make_call_examples` plus ``source`` (the phrasing ids and connector used); every
+    example needs two or more calls."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    rng = random.Random(f"{seed}:multi:{split}")
+    bucket = "train" if split in ("train", "heldout_phrasing") else "heldout"
+    singles = _phrasings(split)
+    firsts = [c for c in singles if not _OPEN_END.search(c[2])]
+    dependent = _multi_phrasings(split)
+    connectors = _multi()["connectors"]["heldout" if split == "heldout_phrasing" else "train"]
+    examples: list[dict] = []
+    failures = 0
+    while len(examples) < n:
+        if rng.random() < 1 / 3:
+            pid, g, t = rng.choice(dependent)
+            part = _part(rng, pid, g, t, bucket)
+            if part is None:
+                failures += 1
+                continue
+            query, calls = part
+            source = {"phrasings": [pid], "connector": None}
+        else:
+            a, b = rng.choice(firsts), rng.choice(singles)
+            if a[1]["id"] == b[1]["id"]:
+                continue
+            pa, pb = _part(rng, *a, bucket), _part(rng, *b, bucket)
+            if pa is None or pb is None:
+                failures += 1
+                if failures > 10 * n + 1000:
+                    raise RuntimeError(f"cannot draw {split} multi-intent values")  # a data bug
+                continue
+            connector = rng.choice(connectors)
+            query = connector.format(a=pa[0], b=pb[0])
+            calls = pa[1] + _shifted(pb[1], len(pa[1]))
+            source = {"phrasings": [a[0], b[0]], "connector": connector}
+        needed = list(dict.fromkeys(c.name for c in calls))
+        if len(needed) > MAX_MULTI_FUNCTIONS:
+            continue
+        if rng.random() < 0.3:
+            query = query[0].upper() + query[1:]
+        examples.append({
+            "query": query,
+            "functions": _choose_docs(rng, query, needed),
+            "output": render_calls(calls),
+            "calls": [c.to_json() for c in calls],
+            "source": source,  # which phrasings and connector built it: the splits' disjointness is checkable
+        })
+    return examples
 
 
 def make_call_examples(n: int, seed: int = 0, split: str = "train") -> list[dict]:

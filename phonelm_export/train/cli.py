@@ -14,6 +14,8 @@ from ..cli_options import emit_json, force_option, json_option
 @click.command("synth-data")
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Directory for the jsonl files.")
 @click.option("--calls", "n_call", default=6000, show_default=True, help="Intent-calling training rows.")
+@click.option("--multi", "n_multi", default=0, show_default=True,
+              help="Multi-intent training rows (two or more calls, later ones may use earlier results).")
 @click.option("--chat", "n_chat", default=1500, show_default=True, help="Chat training rows.")
 @click.option("--heldout", "n_heldout", default=200, show_default=True, help="Rows per held-out split.")
 @click.option("--max-docs", type=int, help="Keep at most this many function docs per training prompt (needed ones always kept; held-out prompts keep all).")
@@ -25,7 +27,7 @@ from ..cli_options import emit_json, force_option, json_option
               help="Lines of copy.txt: random values stated then repeated, pretraining text for copying.")
 @click.option("--seed", default=0, show_default=True)
 @force_option
-def synth_data(out, n_call, n_chat, n_heldout, max_docs, randomize, n_copy, n_copy_text, seed, force):
+def synth_data(out, n_call, n_multi, n_chat, n_heldout, max_docs, randomize, n_copy, n_copy_text, seed, force):
     """Generate the synthetic chat + intent-calling corpus (train, heldout, heldout_phrasing jsonl).
 
     Everything is produced by our own code from the DroidCall function schema and phrasing
@@ -35,7 +37,7 @@ def synth_data(out, n_call, n_chat, n_heldout, max_docs, randomize, n_copy, n_co
     from .synthetic import build_corpus
 
     with atomic_output(out, force=force, directory=True) as tmp:
-        paths = build_corpus(tmp, n_call=n_call, n_chat=n_chat, n_heldout=n_heldout, seed=seed, max_docs=max_docs, randomize=randomize, n_copy=n_copy, n_copy_text=n_copy_text)
+        paths = build_corpus(tmp, n_call=n_call, n_chat=n_chat, n_heldout=n_heldout, seed=seed, max_docs=max_docs, randomize=randomize, n_copy=n_copy, n_copy_text=n_copy_text, n_multi=n_multi)
     for p in paths.values():
         click.echo(f"{out / p.name}")
 

@@ -28,25 +28,31 @@ def _chat_data() -> dict:
     return json.loads(resources.files("phonelm_export").joinpath("prompts", "synthetic_chat.json").read_text())
 
 
-def chat_examples(n: int, seed: int) -> list[dict]:
+def chat_examples(n: int, seed: int, split: str = "train") -> list[dict]:
+    """``n`` chat rows; ``split="heldout"`` draws only the phrasings training never sees."""
+    if split not in ("train", "heldout"):
+        raise ValueError(f"chat split must be train or heldout, got {split!r}")
     data = _chat_data()
-    rng = random.Random(seed)
+    users = "user" if split == "train" else "heldout"
+    rng = random.Random(seed if split == "train" else f"{seed}:heldout")
     out = []
     for _ in range(n):
         r = rng.random()
         if r < 0.6:
             t = rng.choice(data["topics"])
-            user, reply = rng.choice(t["user"]), rng.choice(t["assistant"])
+            user, reply = rng.choice(t[users]), rng.choice(t["assistant"])
         elif r < 0.85:
             a, b = rng.randint(0, 99), rng.randint(0, 99)
             ar = data["arithmetic"]
-            user = rng.choice(ar["user"]).format(a=a, b=b)
+            user = rng.choice(ar[users]).format(a=a, b=b)
             reply = rng.choice(ar["assistant"]).format(a=a, b=b, sum=a + b)
         else:
             sp = data["spelling"]
             w = rng.choice(sp["words"])
-            user = rng.choice(sp["user"]).format(w=w)
+            user = rng.choice(sp[users]).format(w=w)
             reply = rng.choice(sp["assistant"]).format(w=w, letters="-".join(w.upper()))
+        if rng.random() < 0.5:  # people type "What can you do?" as often as "what can you do?"
+            user = user[0].upper() + user[1:]
         msgs = [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
         if rng.random() < 0.3:
             msgs.insert(0, {"role": "system", "content": "You are a helpful assistant."})
@@ -253,13 +259,15 @@ def randomize_copied_values(example: dict, rng: random.Random) -> dict:
     return ex
 
 
-def call_rows(n: int, seed: int, split: str, max_docs: int | None = None, randomize: float = 0.0) -> list[dict]:
-    """Rows for ``n`` examples; a share ``randomize`` of them gets random stand-in slot values."""
-    from ..intents.synth import make_call_examples
+def call_rows(n: int, seed: int, split: str, max_docs: int | None = None, randomize: float = 0.0,
+              multi: bool = False) -> list[dict]:
+    """Rows for ``n`` examples (multi-intent requests when ``multi``); a share ``randomize`` of
+    them gets random stand-in slot values."""
+    from ..intents.synth import make_call_examples, make_multi_examples
 
-    rng = random.Random(seed * 7919 + 1)
+    rng = random.Random(seed * 7919 + (2 if multi else 1))
     rows = []
-    for e in make_call_examples(n, seed, split):
+    for e in (make_multi_examples if multi else make_call_examples)(n, seed, split):
         if randomize and rng.random() < randomize:
             e = randomize_copied_values(e, rng)
         rows.append(call_row(e, max_docs))
@@ -268,19 +276,23 @@ def call_rows(n: int, seed: int, split: str, max_docs: int | None = None, random
 
 def build_corpus(out: Path, *, n_call: int, n_chat: int, n_heldout: int, seed: int = 0,
                  max_docs: int | None = None, randomize: float = 0.0, n_copy: int = 0,
-                 n_copy_text: int = 0) -> dict[str, Path]:
-    """Write train.jsonl / heldout.jsonl / heldout_phrasing.jsonl (and copy.txt when
-    ``n_copy_text``); return their paths."""
+                 n_copy_text: int = 0, n_multi: int = 0) -> dict[str, Path]:
+    """Write train.jsonl / heldout.jsonl / heldout_phrasing.jsonl (heldout_multi.jsonl when
+    ``n_multi``: multi-intent requests with held-out values; copy.txt when ``n_copy_text``);
+    return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    train = call_rows(n_call, seed, "train", max_docs, randomize) + chat_examples(n_chat, seed) + copy_drills(n_copy, seed)
+    train = (call_rows(n_call, seed, "train", max_docs, randomize) + call_rows(n_multi, seed, "train", max_docs, randomize, multi=True)
+             + chat_examples(n_chat, seed) + copy_drills(n_copy, seed))
     rng.shuffle(train)
     files = {
         "train": train,
-        "heldout": call_rows(n_heldout, seed + 1, "heldout") + chat_examples(max(1, n_heldout // 10), seed + 1),
+        "heldout": call_rows(n_heldout, seed + 1, "heldout") + chat_examples(max(1, n_heldout // 10), seed + 1, "heldout"),
         "heldout_phrasing": call_rows(n_heldout, seed + 2, "heldout_phrasing"),
     }
+    if n_multi:
+        files["heldout_multi"] = call_rows(n_heldout, seed + 3, "heldout", multi=True)
     paths = {}
     for split, rows in files.items():
         p = out / f"{split}.jsonl"
