@@ -80,3 +80,46 @@ def test_stand_in_words_never_include_a_heldout_name():
     assert len(words) > 300  # real words, so copying cannot be faked by a syllable prior
     held = [n for n in _pools()["name"] if _bucket(f"name:{n}") == "heldout"]
     assert held and not [n for n in held if n.lower() in words]
+
+
+def test_heldout_chat_prompts_never_occur_in_training_and_number_at_least_50():
+    from phonelm_export.train.chat_eval import heldout_chat_prompts
+    from phonelm_export.train.synthetic import chat_examples
+
+    prompts = heldout_chat_prompts()
+    assert len(prompts) >= 50 and len(set(prompts)) == len(prompts)
+    trained = {r["messages"][-2]["content"].lower() for r in chat_examples(20000, seed=0)}
+    assert not trained & {p.lower() for p in prompts}, sorted(trained & {p.lower() for p in prompts})[:5]
+    held_rows = chat_examples(500, seed=0, split="heldout")
+    assert not trained & {r["messages"][-2]["content"].lower() for r in held_rows}
+
+
+def test_no_chat_reply_starts_with_a_word_a_prompt_starts_with():
+    """So a reply that copies the prompt's first word is always a defect of the model, never the data."""
+    from phonelm_export.train.synthetic import chat_examples
+
+    rows = chat_examples(3000, seed=1) + chat_examples(500, seed=1, split="heldout")
+    firsts = {re.findall(r"[a-z0-9']+", r["messages"][-2]["content"].lower())[0] for r in rows}
+    for r in rows:
+        assert re.findall(r"[a-z0-9']+", r["messages"][-1]["content"].lower())[0] not in firsts, r
+
+
+def test_quirk_names_first_word_copies_and_echoes_only():
+    from phonelm_export.train.chat_eval import quirk
+
+    assert quirk("What can you do?", "What can set alarms and timers.") == "first-word"
+    assert quirk("what can you do?", "What can set alarms") == "first-word"  # case does not hide it
+    assert quirk("tell me a joke", "Sure, tell me a joke is what you said") == "echo"
+    assert quirk("hi", "") == "echo"
+    assert quirk("What can you do?", "I can set alarms and timers.") is None
+    assert quirk("tell me a joke", "Why did the phone wear glasses? It lost its contacts.") is None
+
+
+def test_multi_intent_rows_enter_the_corpus_and_their_own_heldout_file(tmp_path):
+    paths = build_corpus(tmp_path, n_call=100, n_multi=60, n_chat=10, n_heldout=12, seed=4, max_docs=3)
+    assert set(paths) == {"train", "heldout", "heldout_phrasing", "heldout_multi"}
+    rows = [json.loads(l) for l in paths["train"].read_text().splitlines()]
+    assert sum(r["kind"] == "call" and len(r["calls"]) >= 2 for r in rows) >= 60
+    held = [json.loads(l) for l in paths["heldout_multi"].read_text().splitlines()]
+    assert len(held) == 12 and all(len(r["calls"]) >= 2 for r in held)
+    assert not {r["query"] for r in held} & {r.get("query") for r in rows}

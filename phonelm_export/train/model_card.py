@@ -1,6 +1,6 @@
-"""Measure a trained Call model and write its model card (``README.md`` in the model directory).
+"""Measure a bundled model and write its model card (``README.md`` in the model directory).
 
-Usage: ``python -m phonelm_export.train.model_card MODEL_DIR --commands FILE [--n 200]``.
+Usage: ``python -m phonelm_export.train.model_card MODEL_DIR --commands FILE [--n 200] [--kind instruct]``.
 ``--commands`` is a text file with the exact commands that produced the model; they are
 copied into the card verbatim so anyone can reproduce it.
 """
@@ -12,26 +12,69 @@ import time
 from pathlib import Path
 
 
-def measure(model_dir: Path, n: int, seed: int = 123) -> dict:
+SPLITS = ("heldout", "heldout_phrasing", "heldout_multi")
+MODES = ("given docs", "retrieved top-3")
+
+
+def _examples(split: str, n: int, seed: int) -> list[dict]:
+    from ..intents.synth import make_call_examples, make_multi_examples
+
+    if split == "heldout_multi":  # multi-intent requests, every value from the held-out partition
+        return make_multi_examples(n, seed=seed, split="heldout")
+    return make_call_examples(n, seed=seed, split=split)
+
+
+def _constrained_run_call():
+    """The grammar-constrained twin of ``run_call`` when the evaluation API provides one, else None."""
+    import inspect
+
+    from ..intents.flow import run_call
+
+    if "constrain" in inspect.signature(run_call).parameters:
+        return lambda *a, **k: run_call(*a, constrain=True, **k)
+    return None
+
+
+def measure(model_dir: Path, n: int, seed: int = 123, splits=SPLITS, modes=MODES) -> dict:
+    """Exact / soft accuracy and the invalid-call rate (outputs that do not parse or map) per
+    split and docs mode, unconstrained (greedy, as PhoneLM's own demo decodes) and, when the
+    grammar-constrained decoder is available, constrained."""
     from ..checkpoint import open_checkpoint
     from ..intents.evaluate import score
     from ..intents.flow import run_call
-    from ..intents.synth import make_call_examples
     from ..reference import ReferenceRunner
 
     runner = ReferenceRunner.from_checkpoint(open_checkpoint(model_dir))
+    decoders = {"unconstrained": run_call}
+    if (constrained := _constrained_run_call()) is not None:
+        decoders["constrained"] = constrained
     out = {}
-    for split in ("heldout", "heldout_phrasing"):
-        examples = make_call_examples(n, seed=seed, split=split)
-        for mode in ("given docs", "retrieved top-3"):
-            exact = soft = 0.0
-            for ex in examples:
-                res = run_call(runner, ex["query"], functions=ex["functions"] if mode == "given docs" else None, k=3)
-                e, s = score(res.output, ex["calls"])
-                exact += e
-                soft += s
-            out[f"{split} / {mode}"] = {"n": n, "accuracy": exact / n, "soft_accuracy": soft / n}
+    for split in splits:
+        examples = _examples(split, n, seed)
+        for mode in modes:
+            row = {"n": n}
+            for label, run in decoders.items():
+                exact = soft = invalid = 0.0
+                for ex in examples:
+                    res = run(runner, ex["query"], functions=ex["functions"] if mode == "given docs" else None, k=3)
+                    e, s = score(res.output, ex["calls"])
+                    exact, soft, invalid = exact + e, soft + s, invalid + (not res.ok)
+                row[label] = {"accuracy": exact / n, "soft_accuracy": soft / n, "invalid": invalid / n}
+            out[f"{split} / {mode}"] = row
+            print(split, mode, json.dumps(row), flush=True)
     return out
+
+
+def _pct(row: dict, label: str, key: str) -> str:
+    return f"{row[label][key]:.1%}" if label in row else "not measured"
+
+
+def accuracy_rows(results: dict) -> str:
+    return "\n".join(
+        f"| {k} | {v['n']} | {_pct(v, 'unconstrained', 'accuracy')} | {_pct(v, 'unconstrained', 'soft_accuracy')} "
+        f"| {_pct(v, 'unconstrained', 'invalid')} | {_pct(v, 'constrained', 'accuracy')} "
+        f"| {_pct(v, 'constrained', 'soft_accuracy')} | {_pct(v, 'constrained', 'invalid')} |"
+        for k, v in results.items())
 
 
 _DEFAULT_NOTES = """Small models learn *which* function to call long before they learn to *copy* argument values (names,
@@ -40,23 +83,61 @@ call the right function with an argument value remembered from training instead 
 The copy drills, copy text and random stand-in values in the training corpus are there to fix exactly that."""
 
 
-def write_card(model_dir: Path, results: dict, commands: str, seconds: float, notes: str | None = None) -> Path:
+_INTRO = {
+    "call": """trained
+from scratch on CPU by `phonelm-export train` on a synthetic corpus our own code generates: DroidCall-format
+intent calls for the 24 Android functions (single and multi-intent requests) and short chat turns. It is the
+default `MODEL` of every `phonelm-export` command, so conversions, parity tests and the Android demo run on a
+model that actually works. It is a test vehicle, not a general assistant: it knows these functions and little
+else. Its chat sibling is `phonelm-tiny-instruct` (same architecture and tokenizer, chat-tuned).""",
+    "instruct": """the
+chat sibling of `phonelm-tiny-call`, like PhoneLM's own Instruct / Call pair: the same network after one more
+short fine-tuning round that is mostly chat (a share of intent-call rows keeps calling alive). Trained on CPU by
+`phonelm-export train` on the synthetic corpus our own code generates. It answers short questions about
+itself and what it can do on a phone; it is a demonstrator of the chat path, not a general assistant.""",
+}
+
+
+def chat_section(chat: dict, samples: int = 10) -> str:
+    """The quirk rate over the held-out chat prompts and a readable sample of replies."""
+    import random
+
+    rows = chat["rows"]
+    pick = sorted(random.Random(0).sample(range(len(rows)), min(samples, len(rows))))
+    sample = "\n".join(f"| {rows[i]['prompt']} | {rows[i]['reply'].replace('|', '/')} |" for i in pick)
+    bad = [r for r in rows if r["quirk"]]
+    listed = "".join(f"\n- `{r['prompt']}` -> \"{r['reply']}\" ({r['quirk']})" for r in bad[:10])
+    return f"""## Chat (measured)
+
+{chat['n']} held-out chat prompts (phrasings no training row contains, each lower-case and Capitalized;
+`phonelm_export.train.chat_eval`), greedy, the chat template's default system prompt as `phonelm-export chat`
+sends it. *Quirk*: the reply starts with the prompt's first word or repeats the whole prompt (the habit copy
+training left in `phonelm-tiny-call`: `What can you do?` -> "What can set alarms ...").
+
+**Quirk rate: {chat['quirks']} / {chat['n']} ({chat['quirk_rate']:.1%}).**{listed}
+
+`What can you do?` -> "{chat['what_can_you_do']}"
+
+Ten of the replies (a fixed random sample):
+
+| prompt | reply |
+|---|---|
+{sample}
+"""
+
+
+def write_card(model_dir: Path, results: dict, commands: str, seconds: float, notes: str | None = None,
+               kind: str = "call", chat: dict | None = None) -> Path:
     from ..checkpoint import open_checkpoint
 
     c = open_checkpoint(model_dir)
     d = c.dims
     log = json.loads((model_dir / "training_log.json").read_text()) if (model_dir / "training_log.json").is_file() else {}
-    rows = "\n".join(
-        f"| {k} | {v['n']} | {v['accuracy']:.1%} | {v['soft_accuracy']:.1%} |" for k, v in results.items()
-    )
-    card = f"""# phonelm-tiny-call
+    name = f"phonelm-tiny-{kind}"
+    card = f"""# {name}
 
 A {c.param_count() / 1e6:.2f} M-parameter model with **PhoneLM's architecture** (Llama with a gated-ReLU FFN,
-tied embeddings, MHA, RMSNorm, rotate-half RoPE, PhoneLM's tokenizer pipeline and special ids, ChatML), trained
-from scratch on CPU by `phonelm-export train` on a synthetic corpus our own code generates: DroidCall-format
-intent calls for the 24 Android functions and short chat turns. It is the default `MODEL` of every
-`phonelm-export` command, so conversions, parity tests and the Android demo run on a model that actually works.
-It is a test vehicle, not a general assistant: it knows these functions and little else.
+tied embeddings, MHA, RMSNorm, rotate-half RoPE, PhoneLM's tokenizer pipeline and special ids, ChatML), {_INTRO[kind]}
 
 | | |
 |---|---|
@@ -66,21 +147,24 @@ It is a test vehicle, not a general assistant: it knows these functions and litt
 | context | {d.max_position_embeddings} |
 | weights | {c.dtype}, {c.nbytes() / 1e6:.1f} MB, `model.safetensors` without `lm_head` (tied) |
 
+{chat_section(chat) if chat else ""}
 ## Intent-calling accuracy (measured)
 
 DroidCall metrics on synthetic queries never used in training, greedy decoding with the PyTorch reference:
 *accuracy* = every call exactly right (name and arguments, defaults filled in); *soft* = mean fraction of
-correct arguments. `heldout` uses the training phrasings with slot values that never occur in training
-(names, numbers, times, messages...); `heldout_phrasing` uses phrasings never seen in training.
-"given docs" shows the prompt the function docs of the example (target plus distractors); "retrieved top-3"
-is the app's flow, BM25 retrieval of 3 docs from the query.
+correct arguments; *invalid* = outputs that do not parse or do not map to intents. `heldout` uses the training
+phrasings with slot values that never occur in training (names, numbers, times, messages...);
+`heldout_phrasing` uses phrasings never seen in training; `heldout_multi` are multi-intent requests (two joined
+requests, or a later call using an earlier result, 2-4 calls) with held-out values. "given docs" shows the prompt
+the function docs of the example (needed ones plus distractors); "retrieved top-3" is the app's flow, BM25
+retrieval of 3 docs from the query. *Constrained* decodes under the function-schema grammar; "not measured"
+means the grammar-constrained decoder was not available to the measuring run.
 
-| split / docs | queries | accuracy | soft accuracy |
-|---|---|---|---|
-{rows}
+| split / docs | queries | accuracy | soft | invalid | constrained accuracy | constrained soft | constrained invalid |
+|---|---|---|---|---|---|---|---|
+{accuracy_rows(results)}
 
-Measured by `python -m phonelm_export.train.model_card` in {seconds:.0f} s. The test suite re-measures the
-`heldout / given docs` accuracy on 40 queries with a floor (`tests/test_bundled_model.py`).
+Measured by `python -m phonelm_export.train.model_card` (seed 123) in {seconds:.0f} s.
 
 ## Limitations
 
@@ -94,15 +178,17 @@ Measured by `python -m phonelm_export.train.model_card` in {seconds:.0f} s. The 
 
 Training is deterministic for a seed and thread count on one machine; fp32 on CPU (bf16 is ~10x slower on
 CPUs without bf16 units); the weights are stored as bfloat16 like PhoneLM's own checkpoints.
-Stages: {json.dumps(log.get('stages', []))}.
+Stages of the last run: {json.dumps(log.get('stages', []))}.
 
 ## Data
 
 Everything is generated by `phonelm_export.intents.synth` (phrasing templates x slot values from
-`phonelm_export/intents/data/`) and `phonelm_export.train.synthetic` (chat turns from
-`phonelm_export/prompts/synthetic_chat.json`); no third-party text. `--randomize` replaces copied slot
-values in part of the training rows by random stand-ins, so the model learns to copy values from the query
-instead of memorising word lists.
+`phonelm_export/intents/data/`, multi-intent templates in `multi.json`) and `phonelm_export.train.synthetic`
+(chat turns from `phonelm_export/prompts/synthetic_chat.json`); no third-party text. `--randomize` replaces
+copied slot values in part of the training rows by random stand-ins, so the model learns to copy values from
+the query instead of memorising word lists. Corpora of earlier stages were generated by the code of their
+time (the data files have grown since), so re-running an old stage's `synth-data` today gives a similar, not
+the identical, corpus.
 
 ## License
 
@@ -118,13 +204,26 @@ def main(argv=None) -> int:
     ap.add_argument("model", type=Path)
     ap.add_argument("--commands", type=Path, required=True)
     ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--kind", choices=("call", "instruct"), default="call")
     ap.add_argument("--notes", type=Path, help="Markdown for the Limitations section (what was measured while training).")
+    ap.add_argument("--results", type=Path, help="Write the measured numbers (JSON) here as well.")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     results = measure(args.model, args.n)
+    chat = None
+    if args.kind == "instruct":
+        from ..checkpoint import open_checkpoint
+        from ..reference import ReferenceRunner
+        from .chat_eval import chat_reply, measure_chat
+
+        runner = ReferenceRunner.from_checkpoint(open_checkpoint(args.model))
+        chat = measure_chat(runner)
+        chat["what_can_you_do"] = chat_reply(runner, "What can you do?")
+    if args.results:
+        args.results.write_text(json.dumps({"calls": results, "chat": chat}, indent=1))
     print(json.dumps(results, indent=2))
     print(write_card(args.model, results, args.commands.read_text(), time.perf_counter() - t0,
-                     args.notes.read_text() if args.notes else None))
+                     args.notes.read_text() if args.notes else None, args.kind, chat))
     return 0
 
 
