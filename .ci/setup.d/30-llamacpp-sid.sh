@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A second, newer llama.cpp than the pinned llama-cpp-python: Debian sid's own llama.cpp tools
-# (llama-cli, llama-server, llama-perplexity, llama-tokenize, llama-quantize, libllama-dev) in a
+# (llama-cli, llama-server, llama-perplexity, llama-tokenize, llama-quantize, llama-bench, libllama-dev) in a
 # debootstrap chroot at ~/.cache/phonelm-export/sid-chroot. tests/test_stock_llamacpp.py drives it
 # (and the JNI engine test builds against its libllama-dev: other setup scripts add their packages
 # to the same chroot under the same lock).
@@ -15,7 +15,8 @@ set -euo pipefail
 CACHE="${PHONELM_EXPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/phonelm-export}"
 ROOT="$CACHE/sid-chroot"
 MARKER="$ROOT/.phonelm-sid-ready"
-PACKAGES=(llama.cpp-tools libllama-dev)
+# llama-perplexity and llama-tokenize are in -tools-extra; llama-cli/-server/-quantize/-bench in -tools
+PACKAGES=(llama.cpp-tools llama.cpp-tools-extra libllama-dev)
 mkdir -p "$CACHE"
 exec 9>"$CACHE/sid-chroot.lock"
 flock 9
@@ -60,6 +61,7 @@ in_chroot() {
   $SUDO unshare --mount --propagation private -- sh -c '
     root=$1; shift
     mount -t proc proc "$root/proc"
+    mount -t devpts -o newinstance devpts "$root/dev/pts" 2>/dev/null || true
     mount --bind /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
     exec chroot "$root" "$@"' sh "$ROOT" "$@"
 }
