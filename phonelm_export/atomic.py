@@ -1,65 +1,293 @@
-"""Write outputs atomically: into a temporary sibling, renamed into place only on success.
+"""Write outputs atomically, and never replace anything that is not ours.
 
-A failed or interrupted export leaves nothing at the output path (and no temporary litter),
-and an existing output is never clobbered without ``force``.
+* An output is written into a temporary sibling (``.NAME.tmp-XXXX``) and renamed into place
+  only on success: a failed or interrupted export (an error, Ctrl-C, SIGTERM) leaves nothing
+  at the output path and no temporary litter. Temporaries that a signal catches at an awkward
+  moment are also removed at interpreter exit.
+* :func:`check_outputs` checks every output path of a command (and the free space, when the
+  size is known) before any work starts, so a missing directory is not found after minutes of
+  lowering.
+* ``--force`` replaces only a previous artifact of the same kind, recognised by its files
+  (:class:`ArtifactKind`); never the current directory, the home directory, ``/`` or a parent of
+  them, and never a directory holding files the artifact does not consist of.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
+import errno
+import fnmatch
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
-from .errors import OutputExistsError, PhoneLMError
+from .errors import OutputError, OutputExistsError, describe_os_error
 
 
-def check_output(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise OutputExistsError(f"{path} exists; pass --force to overwrite it")
+@dataclass(frozen=True)
+class ArtifactKind:
+    """How a previous output of one kind is recognised, so ``--force`` may replace it.
+
+    A directory artifact: every entry matches one of ``files`` (glob patterns; a trailing ``/``
+    means a sub-directory) and each of ``required`` matches some entry. A file artifact: its
+    first bytes are ``magic`` at ``magic_offset`` (or any regular file when ``magic`` is None).
+    """
+
+    name: str
+    files: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    magic: bytes | None = None
+    magic_offset: int = 0
+
+    @property
+    def is_directory(self) -> bool:
+        return bool(self.files)
+
+    def foreign_entry(self, path: Path) -> str | None:
+        """The first entry of directory ``path`` that is not part of this artifact (None: all are)."""
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+        for e in entries:
+            name = e.name + ("/" if e.is_dir(follow_symlinks=False) else "")
+            if not any(fnmatch.fnmatchcase(name, pat) for pat in self.files):
+                return e.name
+        for pat in self.required:
+            if not any(fnmatch.fnmatchcase(e.name + ("/" if e.is_dir(follow_symlinks=False) else ""), pat) for e in entries):
+                return f"(no {pat.rstrip('/')})"
+        return None
+
+    def recognises(self, path: Path) -> bool:
+        try:
+            if self.is_directory:
+                return path.is_dir() and not path.is_symlink() and self.foreign_entry(path) is None
+            if not path.is_file() or path.is_symlink():
+                return False
+            if self.magic is None:
+                return True
+            with open(path, "rb") as fh:
+                fh.seek(self.magic_offset)
+                return fh.read(len(self.magic)) == self.magic
+        except OSError:
+            return False
+
+
+_TOKENIZER = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
+              "vocab.json", "merges.txt", "chat_template.jinja")
+CHECKPOINT = ArtifactKind("PhoneLM checkpoint", files=("config.json", "model.safetensors", "model-*.safetensors",
+                          "model.safetensors.index.json", "training_log.json", "README.md", *_TOKENIZER),
+                          required=("config.json",))
+MLC_DIR = ArtifactKind("MLC model directory", files=("mlc-chat-config.json", "tensor-cache.json", "params_shard_*.bin",
+                       "*-cpu.so", "*-android.tar", *_TOKENIZER), required=("mlc-chat-config.json",))
+VERIFY_REPORT = ArtifactKind("verify report", files=("report.json", "report.md", "plot.png", "artifacts/"),
+                             required=("report.json",))
+ALL_EXPORT = ArtifactKind("phonelm-export all output", files=("manifest.json", "gguf/", "executorch/", "mlc/", "verify/"),
+                          required=("manifest.json",))
+TRAINER_STATE = ArtifactKind("trainer snapshot", files=("trainer_state.pt",), required=("trainer_state.pt",))
+GGUF_FILE = ArtifactKind("GGUF file", magic=b"GGUF")
+PTE_FILE = ArtifactKind("ExecuTorch program", magic=b"ET", magic_offset=4)  # flatbuffer file identifier "ET12"...
+
+# Until each backend declares its kind (issue 13), a directory output with no declared kind
+# may replace any of these.
+KNOWN_DIRECTORY_KINDS = (CHECKPOINT, MLC_DIR, VERIFY_REPORT, ALL_EXPORT, TRAINER_STATE)
+
+
+# -- the checks ---------------------------------------------------------------------------
+
+def _protected(path: Path) -> str | None:
+    """Why ``path`` may never be replaced (cwd, home, /, a parent of either), or None."""
+    try:
+        resolved = path.resolve()
+        cwd = Path.cwd().resolve()
+    except (OSError, RuntimeError):
+        return None
+    home = Path.home().resolve()
+    if resolved == Path(resolved.anchor):
+        return "the root directory"
+    if resolved == cwd:
+        return "the current directory"
+    if resolved == home:
+        return "your home directory"
+    if resolved in cwd.parents:
+        return "a parent of the current directory"
+    if resolved in home.parents:
+        return "a parent of your home directory"
+    return None
+
+
+def check_replaceable(path: Path, *, directory: bool | None, kind: ArtifactKind | None) -> None:
+    """Raise unless ``--force`` may replace the existing ``path`` with a new output
+    (``directory``: whether the new output is a directory; None when the caller does not say)."""
+    why = _protected(path)
+    if why:
+        raise OutputError(f"{path} is {why}; refusing to replace it even with --force (choose a new output path)")
+    if path.is_dir() and not path.is_symlink():
+        if directory is False:
+            raise OutputError(f"{path} is a directory; the output is a file (give a file path inside it)")
+        if not any(os.scandir(path)):
+            return  # an empty directory holds nothing to lose
+        kinds = (kind,) if kind is not None else KNOWN_DIRECTORY_KINDS
+        if any(k.recognises(path) for k in kinds):
+            return
+        what = kind.name if kind is not None else "phonelm-export output"
+        foreign = kind.foreign_entry(path) if kind else _first_entry(path)
+        raise OutputError(
+            f"{path} holds files that are not a previous {what} ({foreign}); refusing to replace it with --force: "
+            "choose a new output path or remove it yourself"
+        )
+    if directory is True and not path.is_symlink():
+        raise OutputError(f"{path} is a file; the output is a directory (choose another path)")
+    if kind is not None and not kind.is_directory and not kind.recognises(path) and not path.is_symlink():
+        raise OutputError(f"{path} is not a previous {kind.name}; refusing to replace it with --force (choose a new output path)")
+
+
+def _first_entry(path: Path) -> str:
+    return min((e.name for e in os.scandir(path)), default="?")
+
+
+def check_output(path: Path, force: bool, *, directory: bool | None = None, kind: ArtifactKind | None = None) -> None:
+    """An existing output needs --force, and --force only replaces what is ours."""
+    path = Path(path)
+    if os.path.lexists(path):
+        if not force:
+            raise OutputExistsError(f"{path} exists; pass --force to overwrite it")
+        check_replaceable(path, directory=directory, kind=kind)
+
+
+def _probe_writable(parent: Path) -> None:
+    """Create and remove a file in ``parent``: the real test (root ignores permission bits, but
+    not a read-only mount; os.access() answers neither reliably)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".phonelm-export-probe-", dir=parent)
+    except OSError as e:
+        raise OutputError(f"{parent}: cannot write the output here ({describe_os_error(e).split(': ', 1)[-1]})") from None
+    os.close(fd)
+    os.unlink(name)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output of a command: its path, whether it is a directory, how a previous one is
+    recognised, and how many bytes it will take (when known)."""
+
+    path: Path
+    directory: bool = False
+    kind: ArtifactKind | None = None
+    size_bytes: int | None = None
+
+
+def check_outputs(outputs: Iterable[Output | Path], force: bool) -> None:
+    """Everything about the outputs that can be known before the work: each parent exists and
+    is writable, existing outputs are --force-able, and the free space suffices."""
+    needed: dict[int, tuple[Path, int]] = {}
+    for o in outputs:
+        o = o if isinstance(o, Output) else Output(Path(o))
+        path = Path(o.path).expanduser().absolute()
+        parent = path.parent
+        if not parent.is_dir():
+            what = "is not a directory" if parent.exists() else "does not exist"
+            raise OutputError(f"{parent}: output directory {what}")
+        check_output(path, force, directory=o.directory, kind=o.kind)
+        _probe_writable(parent)
+        if o.size_bytes:
+            dev = parent.stat().st_dev
+            prev = needed.get(dev, (parent, 0))
+            needed[dev] = (prev[0], prev[1] + o.size_bytes)
+    for parent, size in needed.values():
+        free = shutil.disk_usage(parent).free
+        if free < size:
+            raise OutputError(
+                f"{parent}: not enough free space for the output (needs {_mb(size)}, {_mb(free)} free)"
+            )
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+# -- writing ------------------------------------------------------------------------------
+
+_LIVE_TEMPS: set[Path] = set()
 
 
 def _remove(p: Path) -> None:
     if p.is_dir() and not p.is_symlink():
         shutil.rmtree(p, ignore_errors=True)
     else:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
             p.unlink()
 
 
+@atexit.register
+def _remove_live_temps() -> None:
+    for p in list(_LIVE_TEMPS):
+        _remove(p)
+        _LIVE_TEMPS.discard(p)
+
+
+def remove_live_temps() -> None:
+    """Remove every temporary output still in progress (a signal handler's last word)."""
+    _remove_live_temps()
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _is_disk_full(e: OSError) -> bool:
+    if e.errno in _FULL:
+        return True
+    text = str(e)
+    return e.errno is None and "requested" in text and "written" in text  # numpy/safetensors short write
+
+
 @contextlib.contextmanager
-def atomic_output(path: str | Path, *, force: bool = False, directory: bool = False) -> Iterator[Path]:
+def atomic_output(path: str | Path, *, force: bool = False, directory: bool = False,
+                  kind: ArtifactKind | None = None) -> Iterator[Path]:
     """Yield a temporary path (a file or an empty directory) that becomes ``path`` on success."""
     path = Path(path).expanduser().absolute()
-    check_output(path, force)
     if not path.parent.is_dir():
-        raise PhoneLMError(f"{path.parent}: output directory does not exist")
+        raise OutputError(f"{path.parent}: output directory does not exist")
+    check_output(path, force, directory=directory, kind=kind)
     prefix = f".{path.name}.tmp-"
     # mkdtemp/mkstemp create private (0700/0600) paths; an export should get the permissions
     # any file the user creates gets
     umask = current_umask()
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
-        os.chmod(tmp, 0o777 & ~umask)
-    else:
-        fd, name = tempfile.mkstemp(prefix=prefix, dir=path.parent)
-        os.close(fd)
-        tmp = Path(name)
-        os.chmod(tmp, 0o666 & ~umask)
+    try:
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
+            _LIVE_TEMPS.add(tmp)
+            os.chmod(tmp, 0o777 & ~umask)
+        else:
+            fd, name = tempfile.mkstemp(prefix=prefix, dir=path.parent)
+            tmp = Path(name)
+            _LIVE_TEMPS.add(tmp)
+            os.close(fd)
+            os.chmod(tmp, 0o666 & ~umask)
+    except OSError as e:
+        raise OutputError(f"{path}: cannot create the output ({describe_os_error(e).split(': ', 1)[-1]})") from None
     try:
         yield tmp
-        if path.exists():  # force was given (checked above); replace
-            if directory or path.is_dir():
+        if os.path.lexists(path):  # force was given and the target is ours (checked above); replace
+            if directory or (path.is_dir() and not path.is_symlink()):
                 old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                _LIVE_TEMPS.add(old)
                 os.replace(path, old)
                 os.replace(tmp, path)
                 _remove(old)
+                _LIVE_TEMPS.discard(old)
                 return
         os.replace(tmp, path)
+    except OSError as e:
+        _remove(tmp)
+        if _is_disk_full(e):
+            raise OutputError(f"{path}: the disk is full ({describe_os_error(e)}); nothing was written") from None
+        raise
     except BaseException:
         _remove(tmp)
         raise
+    finally:
+        _LIVE_TEMPS.discard(tmp)
 
 
 def current_umask() -> int:

@@ -19,6 +19,7 @@ sharded ``model.safetensors.index.json``, tokenizer files beside them) or a sing
 from __future__ import annotations
 
 import json
+import stat
 import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +27,9 @@ from typing import Iterator
 
 import torch
 
-from .errors import CheckpointError
+from .errors import CheckpointError, first_line as _first_line
+from .schemas import read_json, read_json_object, read_text, validate
+from .schemas_checkpoint import HFConfig, SafetensorsMetadata, ShardIndex, TensorEntry, TokenizerFile
 
 WEIGHTS_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
@@ -121,8 +124,8 @@ def expected_shapes(d: Dims) -> dict[str, tuple[int, ...]]:
 def _normalize_config(raw: dict) -> dict:
     """Accept both transformers 4.x (rope_theta, torch_dtype) and 5.x (rope_parameters, dtype)."""
     cfg = dict(raw)
-    rp = cfg.get("rope_parameters") or {}
-    if "rope_theta" not in cfg and "rope_theta" in rp:
+    rp = cfg.get("rope_parameters") or {}  # both validated as objects or null (HFConfig)
+    if "rope_theta" not in cfg and rp.get("rope_theta") is not None:
         cfg["rope_theta"] = rp["rope_theta"]
     scaling = cfg.get("rope_scaling")
     rope_type = (scaling or {}).get("rope_type") or (scaling or {}).get("type") or rp.get("rope_type", "default")
@@ -172,6 +175,19 @@ class _SafetensorsSource:
             raise CheckpointError(f"{self.index[name].name}: cannot read tensor {name} ({_first_line(e)})") from None
 
 
+def _pickle_reason(e: BaseException) -> str:
+    """torch's weights_only refusal starts with several lines of advice; the reason (the global
+    the pickle wanted to import, say) is further down."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    for ln in lines:
+        if "WeightsUnpickler error:" in ln:
+            return ln.split("WeightsUnpickler error:", 1)[1].strip().rstrip(".") or ln
+    for ln in lines:
+        if ln.lower().startswith(("unsupported", "trying to")):
+            return ln
+    return lines[0] if lines else type(e).__name__
+
+
 class _PickleSource:
     """A ``.bin`` state dict read with ``torch.load(weights_only=True)``, memory-mapped."""
 
@@ -179,7 +195,7 @@ class _PickleSource:
         try:
             self._sd = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
         except Exception as e:
-            raise CheckpointError(f"{path}: cannot be loaded with weights_only=True ({_first_line(e)})") from None
+            raise CheckpointError(f"{path}: cannot be loaded with weights_only=True ({_pickle_reason(e)})") from None
         if not isinstance(self._sd, dict) or not all(isinstance(v, torch.Tensor) for v in self._sd.values()):
             raise CheckpointError(f"{path}: not a state dict of tensors")
         self.index = {k: path for k in self._sd}
@@ -197,28 +213,59 @@ class _PickleSource:
         return self._sd[name]
 
 
-def _first_line(e: BaseException) -> str:
-    s = str(e).strip().splitlines()
-    return s[0] if s else type(e).__name__
+# bytes per element of the dtypes a safetensors header may name (others are checked by safetensors itself)
+_ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+             "U16": 2, "U32": 4, "U64": 8, "F8_E4M3": 1, "F8_E5M2": 1}
+MAX_HEADER_BYTES = 100_000_000  # the safetensors format's own limit
 
 
-def _check_safetensors_header(path: Path) -> None:
-    """Catch truncation before safetensors memory-maps a file that is shorter than it claims."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
+def read_safetensors_header(path: Path) -> dict[str, TensorEntry]:
+    """The validated header of a safetensors file: tensor name -> entry.
+
+    Catches truncation, a header that is not a JSON object of objects, and entries whose bytes
+    do not fit the file or their shape, before safetensors memory-maps anything."""
+    try:
+        size = path.stat().st_size
+        fh = open(path, "rb")
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot be read ({e.strerror or _first_line(e)})") from None
+    with fh:
         head = fh.read(8)
         if len(head) < 8:
             raise CheckpointError(f"{path}: truncated safetensors file ({size} bytes)")
         (hlen,) = struct.unpack("<Q", head)
-        if hlen > size - 8 or hlen > 100_000_000:
+        if hlen > size - 8 or hlen > MAX_HEADER_BYTES:
             raise CheckpointError(f"{path}: corrupt safetensors header (claims {hlen} header bytes, file has {size})")
-        try:
-            header = json.loads(fh.read(hlen))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise CheckpointError(f"{path}: corrupt safetensors header (not JSON)") from None
-    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
-    if 8 + hlen + end > size:
-        raise CheckpointError(f"{path}: truncated safetensors file (needs {8 + hlen + end} bytes, has {size})")
+        raw = fh.read(hlen)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise CheckpointError(f"{path}: corrupt safetensors header (not JSON)") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: corrupt safetensors header (expected a JSON object, got {type(header).__name__})")
+    entries: dict[str, TensorEntry] = {}
+    data_bytes = size - 8 - hlen
+    for name, value in header.items():
+        if name == "__metadata__":
+            if value is not None:
+                validate(SafetensorsMetadata, value, f"{path}: __metadata__", CheckpointError)
+            continue
+        e = validate(TensorEntry, value, f"{path}: tensor {name}", CheckpointError)
+        if e.data_offsets[1] > data_bytes:
+            raise CheckpointError(
+                f"{path}: truncated safetensors file (tensor {name} ends at byte {8 + hlen + e.data_offsets[1]}, file has {size})"
+            )
+        item = _ITEMSIZE.get(e.dtype)
+        if item is not None and e.numel() * item != e.nbytes():
+            raise CheckpointError(
+                f"{path}: tensor {name}: shape {e.shape} of {e.dtype} needs {e.numel() * item} bytes, data_offsets give {e.nbytes()}"
+            )
+        entries[name] = e
+    return entries
+
+
+def _check_safetensors_header(path: Path) -> None:
+    read_safetensors_header(path)
 
 
 DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
@@ -265,6 +312,7 @@ class Checkpoint:
 
         if self.tokenizer_file is None:
             raise CheckpointError(f"{self.path}: no tokenizer.json beside the weights")
+        validate(TokenizerFile, read_json_object(self.tokenizer_file, CheckpointError), self.tokenizer_file, CheckpointError)
         return PhoneLMTokenizer.from_checkpoint(self)
 
     @property
@@ -304,56 +352,99 @@ class Checkpoint:
         return model
 
 
+def _pickle_refusal(path: Path) -> CheckpointError:
+    return CheckpointError(
+        f"{path} is a pickle, which can run code when loaded; convert it to safetensors or pass --allow-pickle"
+    )
+
+
+def _regular_file(p: Path, what: str) -> bool:
+    """True for a regular file; False when nothing is there; an error for a directory, a
+    broken link or a symlink loop standing where a weights file belongs."""
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        if p.is_symlink():
+            raise CheckpointError(f"{p}: a broken symbolic link where the {what} belongs") from None
+        return False
+    except OSError as e:
+        raise CheckpointError(f"{p}: cannot be read ({e.strerror or _first_line(e)}; a symlink loop?)") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CheckpointError(f"{p}: is a directory, expected the {what} (a file)")
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError(f"{p}: not a regular file, expected the {what}")
+    return True
+
+
 def _find_weights(path: Path, allow_pickle: bool) -> tuple[Path, list[Path], dict | None, bool]:
     """-> (config dir, weight files, shard weight_map or None, is_pickle)."""
+    if path.suffix in (".safetensors", ".bin") and not path.is_dir() and _regular_file(path, "weights file"):
+        if path.suffix == ".bin" and not allow_pickle:
+            raise _pickle_refusal(path)
+        return path.parent, [path], None, path.suffix == ".bin"
     if path.is_file():
-        if path.suffix == ".safetensors":
-            return path.parent, [path], None, False
-        if path.suffix == ".bin":
-            if not allow_pickle:
-                raise CheckpointError(
-                    f"{path} is a pickle, which can run code when loaded; convert it to safetensors or pass --allow-pickle"
-                )
-            return path.parent, [path], None, True
         raise CheckpointError(f"{path}: expected a checkpoint directory or a .safetensors file")
     if not path.is_dir():
+        if path.is_symlink():
+            raise CheckpointError(f"{path}: a broken symbolic link or a symlink loop")
         raise CheckpointError(f"{path}: no such checkpoint directory or file")
-    if (path / WEIGHTS_FILE).is_file():
+    if _regular_file(path / WEIGHTS_FILE, "weights file"):
         return path, [path / WEIGHTS_FILE], None, False
-    if (path / INDEX_FILE).is_file():
-        try:
-            weight_map = json.loads((path / INDEX_FILE).read_text())["weight_map"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise CheckpointError(f"{path / INDEX_FILE}: not a valid safetensors index") from None
+    if _regular_file(path / INDEX_FILE, "shard index"):
+        index = validate(ShardIndex, read_json_object(path / INDEX_FILE, CheckpointError), path / INDEX_FILE, CheckpointError)
+        weight_map = dict(index.weight_map)
         shards = sorted({path / s for s in weight_map.values()})
         for s in shards:
-            if not s.is_file():
+            if not _regular_file(s, f"shard listed in {INDEX_FILE}"):
                 raise CheckpointError(f"{path}: shard {s.name} listed in {INDEX_FILE} is missing")
         return path, shards, weight_map, False
-    singles = sorted(path.glob("*.safetensors"))
+    singles = sorted(p for p in path.glob("*.safetensors") if _regular_file(p, "weights file"))
     if len(singles) == 1:
         return path, singles, None, False
+    if len(singles) > 1:
+        raise CheckpointError(
+            f"{path}: {len(singles)} .safetensors files but no {INDEX_FILE} saying which tensor is where"
+        )
     for name in PICKLE_FILES:
-        if (path / name).is_file():
+        if _regular_file(path / name, "weights file"):
             if not allow_pickle:
-                raise CheckpointError(
-                    f"{path / name} is a pickle, which can run code when loaded; convert it to safetensors or pass --allow-pickle"
-                )
+                raise _pickle_refusal(path / name)
             return path, [path / name], None, True
     raise CheckpointError(f"{path}: no weights found (expected {WEIGHTS_FILE})")
 
 
 def _load_config(cfg_dir: Path) -> dict:
     cfg_path = cfg_dir / "config.json"
-    if not cfg_path.is_file():
+    if not _regular_file(cfg_path, "config.json"):
         raise CheckpointError(f"{cfg_dir}: no config.json beside the weights")
-    try:
-        raw = json.loads(cfg_path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{cfg_path}: not valid JSON ({_first_line(e)})") from None
-    if not isinstance(raw, dict):
-        raise CheckpointError(f"{cfg_path}: expected a JSON object")
+    raw = read_json_object(cfg_path, CheckpointError)
+    validate(HFConfig, raw, cfg_path, CheckpointError)
     return _normalize_config(raw)
+
+
+def _check_companions(cfg_dir: Path) -> None:
+    """tokenizer_config.json and chat_template.jinja are read later (chat, verify, exports):
+    their shape and the template's syntax are checked now, so a broken one is named early."""
+    tcfg = cfg_dir / "tokenizer_config.json"
+    template, where = None, None
+    if _regular_file(tcfg, "tokenizer_config.json"):
+        data = read_json_object(tcfg, CheckpointError)
+        t = data.get("chat_template")
+        if t is not None and not isinstance(t, (str, list)):
+            raise CheckpointError(f"{tcfg}: chat_template: expected a string, got {type(t).__name__}")
+        if isinstance(t, str):
+            template, where = t, f"{tcfg}: chat_template"
+    jinja = cfg_dir / "chat_template.jinja"
+    if _regular_file(jinja, "chat template"):
+        template, where = read_text(jinja, CheckpointError, "chat template"), str(jinja)
+    if template is not None:
+        from jinja2 import TemplateSyntaxError
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        try:
+            ImmutableSandboxedEnvironment().parse(template)
+        except TemplateSyntaxError as e:
+            raise CheckpointError(f"{where}: invalid template (line {e.lineno}: {_first_line(e)})") from None
 
 
 def _derive_dims(cfg: dict, src, cfg_path: Path) -> Dims:
@@ -380,10 +471,10 @@ def _derive_dims(cfg: dict, src, cfg_path: Path) -> Dims:
             raise CheckpointError(f"missing tensor {n}")
     q_rows, kv_rows = src.shape(q)[0], src.shape(k)[0]
 
-    heads = cfg.get("num_attention_heads")
-    if not isinstance(heads, int) or heads <= 0:
-        raise CheckpointError(f"{cfg_path}: num_attention_heads is missing or invalid")
+    heads = cfg["num_attention_heads"]  # a positive int (HFConfig)
     head_dim = cfg.get("head_dim") or q_rows // heads
+    if head_dim <= 0:
+        raise CheckpointError(f"{cfg_path}: {heads} heads do not fit q_proj's {q_rows} rows")
     if q_rows != heads * head_dim:
         raise CheckpointError(
             f"{cfg_path}: {heads} heads x head_dim {head_dim} != q_proj rows {q_rows}"
@@ -422,7 +513,7 @@ def _derive_dims(cfg: dict, src, cfg_path: Path) -> Dims:
         num_attention_heads=heads,
         num_key_value_heads=kv_heads,
         head_dim=head_dim,
-        rms_norm_eps=float(cfg.get("rms_norm_eps", 1e-6)),
+        rms_norm_eps=float(cfg.get("rms_norm_eps", 1e-6)),  # types and ranges: HFConfig
         rope_theta=float(theta),
         max_position_embeddings=int(cfg.get("max_position_embeddings", 2048)),
         bos_token_id=int(cfg.get("bos_token_id", 1) if cfg.get("bos_token_id") is not None else 1),
@@ -455,6 +546,7 @@ def open_checkpoint(path: str | Path, *, allow_pickle: bool = False, check_finit
     cfg_path = cfg_dir / "config.json"
     cfg = _load_config(cfg_dir)
     _check_semantics(cfg, cfg_path)
+    _check_companions(cfg_dir)
     src = _PickleSource(files[0]) if is_pickle else _SafetensorsSource(files, weight_map)
     dims = _derive_dims(cfg, src, cfg_path)
 

@@ -5,8 +5,15 @@ Commands only parse options and call library code; every user error is a
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
+import os
+import signal
 import sys
+import threading
+import traceback
+import warnings
 
 import click
 
@@ -19,25 +26,168 @@ from .cli_options import (
     model_argument,
     resolve_model,
 )
-from .errors import PhoneLMError
+from .errors import InputTextError, Interrupted, explain
+
+
+DEBUG_ENV = "PHONELM_EXPORT_DEBUG"
+VERBOSE_ENV = "PHONELM_EXPORT_VERBOSE"
+_GLOBAL_FLAGS = ("--debug", "--verbose")
 
 
 class PhoneLMGroup(click.Group):
-    """Turns PhoneLMError into one line on stderr instead of a traceback."""
+    """The error boundary: whatever escapes a command ends as one ``error:`` line on stderr.
 
-    def invoke(self, ctx):
+    Exit statuses: 0 success, 1 a failed verify gate (the command exits 1 itself), 2 any error
+    (ours, click's usage errors, the operating system's, and "internal error, please report"
+    for the rest), 130 SIGINT, 143 SIGTERM (129 SIGHUP). ``--debug`` (anywhere on the command
+    line) or PHONELM_EXPORT_DEBUG=1 also prints the traceback; ``--verbose`` or
+    PHONELM_EXPORT_VERBOSE=1 lets third-party warnings through.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        flags, args = _split_global_flags(args)
+        debug = "--debug" in flags or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+        verbose = "--verbose" in flags or os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+        if not standalone_mode:  # a caller that handles exceptions itself gets click's behaviour
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        restore = [_quiet_third_party(verbose), _raise_on_termination()]
         try:
-            return super().invoke(ctx)
-        except PhoneLMError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(e.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+            _check_utf8_arguments(args)
+            rv = super().main(args, prog_name or "phonelm-export", complete_var, False, **extra)
+            code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
+        except SystemExit:
+            raise
+        except click.exceptions.Exit as e:
+            code = e.exit_code
+        except BaseException as e:  # noqa: BLE001 -- this is the boundary
+            if isinstance(e, (GeneratorExit,)):
+                raise
+            code = _report(e, debug)
+        finally:
+            for undo in reversed(restore):
+                undo()
+        sys.exit(code)
+
+
+def _split_global_flags(args: list[str]) -> tuple[set[str], list[str]]:
+    """--debug / --verbose are accepted anywhere before a ``--`` (users add them to the end)."""
+    flags, rest = set(), []
+    for i, a in enumerate(args):
+        if a == "--":
+            rest.extend(args[i:])
+            break
+        if a in _GLOBAL_FLAGS:
+            flags.add(a)
+        else:
+            rest.append(a)
+    return flags, rest
+
+
+def _check_utf8_arguments(args: list[str]) -> None:
+    """Python keeps undecodable argv bytes as lone surrogates; refuse them here, with the
+    argument's position, instead of failing later inside a tokenizer."""
+    for n, a in enumerate(args, 1):
+        for i, ch in enumerate(a):
+            if 0xDC80 <= ord(ch) <= 0xDCFF:
+                raise InputTextError(
+                    f"command-line argument {n} is not valid UTF-8 text (byte 0x{ord(ch) - 0xDC00:02x} at character {i})"
+                )
+
+
+def _report(e: BaseException, debug: bool) -> int:
+    if isinstance(e, click.exceptions.Abort) and isinstance(e.__context__ or e.__cause__, KeyboardInterrupt):
+        e = e.__cause__ or e.__context__
+    if isinstance(e, click.exceptions.UsageError):
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        msg, code = e.format_message() + hint, 2
+        msg = "; ".join(line.strip() for line in msg.splitlines() if line.strip())
+    elif isinstance(e, click.exceptions.Abort):
+        msg, code = "interrupted (SIGINT)", 130
+    elif isinstance(e, click.ClickException):
+        msg, code = "; ".join(ln.strip() for ln in e.format_message().splitlines() if ln.strip()), 2
+    else:
+        msg, code = explain(e)
+    _end_progress_line()
+    if debug:
+        traceback.print_exception(e, file=sys.stderr)
+    click.echo(f"error: {msg}", err=True)
+    return code
+
+
+def _end_progress_line() -> None:
+    """Close live progress bars so the error does not land on the bar's line."""
+    tqdm_mod = sys.modules.get("tqdm")
+    bars = list(getattr(getattr(tqdm_mod, "tqdm", None), "_instances", ()) or ())
+    for bar in bars:
+        try:
+            bar.close()
+        except Exception:  # noqa: BLE001 -- best effort while already failing
+            pass
+    try:
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[K")
+        elif bars:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _raise_on_termination():
+    """SIGTERM (timeout, CI cancellation, docker stop) and SIGHUP raise :class:`Interrupted`, so
+    every context manager and ``finally`` cleans up as for Ctrl-C. A second signal during that
+    cleanup is ignored: the first already asked to stop, and the cleanup must finish."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(s, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+
+    def restore():
+        for s, h in old.items():
+            signal.signal(s, h)
+    return restore
+
+
+def _quiet_third_party(verbose: bool):
+    """Warnings a user cannot act on (transformers deprecations, ExecuTorch/torchao UserWarnings)
+    stay off the terminal unless --verbose. Returns the undo (tests invoke main in-process)."""
+    if verbose:
+        return lambda: None
+    saved_filters = warnings.filters[:]
+    saved_disable = logging.root.manager.disable
+    env = {"TRANSFORMERS_VERBOSITY": "error", "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1", "PYTHONWARNINGS": "ignore"}
+    saved_env = {k: os.environ.get(k) for k in env}
+    for k, v in env.items():
+        os.environ.setdefault(k, v)  # subprocesses (the llama.cpp worker) inherit these
+    warnings.simplefilter("ignore")
+    logging.disable(logging.WARNING)
+    if "transformers" in sys.modules:
+        with contextlib.suppress(Exception):
+            sys.modules["transformers"].logging.set_verbosity_error()
+
+    def restore():
+        warnings.filters[:] = saved_filters
+        logging.disable(saved_disable)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return restore
 
 
 @click.group(cls=PhoneLMGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="phonelm-export")
+@click.option("--debug", is_flag=True, expose_value=False,
+              help=f"On an error, also print the traceback (or set {DEBUG_ENV}=1). Accepted anywhere on the line.")
+@click.option("--verbose", is_flag=True, expose_value=False,
+              help=f"Show third-party warnings (or set {VERBOSE_ENV}=1). Accepted anywhere on the line.")
 def main():
     """Convert PhoneLM checkpoints for on-device runtimes and prove the results compute PhoneLM.
 

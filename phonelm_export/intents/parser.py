@@ -24,14 +24,14 @@ from typing import Any
 
 from ..errors import PhoneLMError
 from .calls import Call, ResultRef
+from .values import WHITESPACE
 
 MAX_DEPTH = 32  # lists/dicts nested deeper than this are refused (no recursion blow-up)
 _REF_NAME = re.compile(r"result(0|[1-9][0-9]{0,5})")
 _HASH_REF = re.compile(r"#(0|[1-9][0-9]{0,5})")
 _INT_MAX = 2**63 - 1
 
-
-WHITESPACE = " \t\n\r\f\v"  # what strip() removes here; the Kotlin/Java twin strips the same set
+MAX_NUMBER_CHARS = 400  # a longer literal is out of range anyway; int() of 5,000 digits is refused by Python itself
 
 
 class CallParseError(PhoneLMError):
@@ -295,6 +295,8 @@ class _Parser:
                 while self.peek() and "0" <= self.peek() <= "9":
                     self.i += 1
         text = self.s[start:self.i]
+        if len(text) > MAX_NUMBER_CHARS:
+            raise self.error(f"number out of range '{text[:20]}...' ({len(text)} characters)", start)
         if _is_ident_char(self.peek()):
             raise self.error(f"malformed number '{text}{self.peek()}'", start)
         if is_float:
