@@ -65,7 +65,7 @@ def map_output(query: str, functions: list[str], output: str, tz: str = "UTC", d
 def run_call(runner, query: str, *, k: int = 3, functions: list[str] | None = None, max_new_tokens: int = 160,
              tz: str = "UTC", device=None) -> CallResult:
     """Ask the Call model for ``query`` (docs: ``functions`` or the top-``k`` retrieved) and map its answer."""
-    from phonelm_export.backends.base import Sampling
+    from phonelm_export.backend import Sampling
 
     functions = list(functions) if functions is not None else select_docs(query, k)
     ids = prompt_ids(runner.tokenizer, query, functions)
