@@ -10,7 +10,7 @@ def worker_speed(path: Path, *, threads: int = 2, n_prompt: int, n_decode: int, 
     """``{prefill_tok_s, decode_tok_s}`` of a GGUF, timed inside the llama.cpp worker process (the GGUF
     runner's per-call IPC would dominate a Python-side loop; the other runtimes are timed through
     in-process bindings)."""
-    from phonelm_export.backends.gguf.runner import LlamaWorker
+    from phonelm_export.backends.gguf.llama_worker import LlamaWorker
 
     with LlamaWorker(native=native) as w:
         w.call({"op": "load", "path": str(path), "n_ctx": n_prompt + n_decode + 16, "n_threads": threads,
@@ -22,7 +22,7 @@ def worker_speed(path: Path, *, threads: int = 2, n_prompt: int, n_decode: int, 
 def q4_0_speed(ckpt: Path, workdir: Path, threads: int, prompt_len: int, decode_steps: int, reps: int) -> dict | None:
     """``{prefill_tok_s, decode_tok_s, size_bytes}`` of the compat q4_0 GGUF of ``ckpt``; None when
     the GGUF backend is not installed, ``{"error": ...}`` when it failed."""
-    from phonelm_export.backends import get_backend, present
+    from phonelm_export.registry import get_backend, names as present
 
     if "gguf" not in present() or not get_backend("gguf").available():
         return None

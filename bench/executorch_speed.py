@@ -45,7 +45,7 @@ def run(args) -> dict:
     from phonelm_export.verify import measure_speed
 
     busy_warning()
-    from phonelm_export.backends.executorch.runtime import ExecuTorchRunner
+    from phonelm_export.backends.executorch.runner import ExecuTorchRunner
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-executorch-"))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ def export_three(ckpt, qtype: str, d: Path) -> dict[str, Path]:
     """compat, native and llama files of one quantization type."""
     from phonelm_export.backends.gguf import BACKEND
     from phonelm_export.backends.gguf.qtypes import check_ftype
-    from phonelm_export.backends.gguf.runner import LlamaWorker
+    from phonelm_export.backends.gguf.llama_worker import LlamaWorker
     from phonelm_export.backends.gguf.writer import write_gguf
     from phonelm_export.progress import Progress
     from phonelm_export.recipes import parse_recipe

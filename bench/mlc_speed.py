@@ -44,7 +44,7 @@ def run(args) -> dict:
     import numpy as np
     import torch
 
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
     from phonelm_export.checkpoint import open_checkpoint
     from phonelm_export.progress import Progress
     from phonelm_export.random_model import make_random_checkpoint

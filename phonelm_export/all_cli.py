@@ -7,22 +7,30 @@ from pathlib import Path
 
 import click
 
-from .cli_options import emit_json, force_option, json_option, model_argument, quiet_option, resolve_model
+from .cli_options import (
+    emit_json,
+    force_option,
+    json_option,
+    model_argument,
+    model_command,
+    output_option,
+    quiet_option,
+    resolve_model,
+)
 
-SUFFIX = {"gguf": "model.gguf", "executorch": "model.pte", "mlc": "mlc"}
 
-
-@click.command("all")
+@model_command("all")
 @model_argument
 @click.option("--recipe-family", default="balanced", show_default=True,
               type=click.Choice(["reference", "smallest", "balanced", "near-lossless"]),
               help="Which recipe of each backend to use.")
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Output directory (one sub-directory per backend).")
+@output_option("Output directory (one sub-directory per backend).", required=True, file=False, path_type=Path)
+@click.option("--backends", "only", help="Comma-separated backends (default: every installed one).")
 @click.option("--calls", "n_calls", type=int, help="Held-out intent-calling queries to score (default: 40 for a *call* model).")
 @quiet_option
 @force_option
 @json_option
-def all_backends(model, recipe_family, out, n_calls, quiet, force, as_json):
+def all_backends(model, recipe_family, output, only, n_calls, quiet, force, as_json):
     """Export MODEL with every installed backend, verify each against the PyTorch reference, and
     write OUT/manifest.json (paths, sizes, sha256, parity figures) plus the verify report.
 
@@ -30,29 +38,33 @@ def all_backends(model, recipe_family, out, n_calls, quiet, force, as_json):
     status 1 when a backend fails its parity gates.
     """
     from .atomic import atomic_output
-    from .backends import get_backend, present
-    from .backends.base import sha256_file
+    from .backend import sha256_file
     from .checkpoint import open_checkpoint
     from .errors import MissingExtra
     from .progress import Progress
     from .recipes import recipe_for_family
-    from .verify import export_options, render_text, run_verify, write_report
+    from .registry import backends, get_backend
+    from .verify import render_text, run_verify, write_report
 
+    out = output
     progress = Progress(quiet=quiet or as_json)
+    chosen = [get_backend(n.strip()) for n in only.split(",") if n.strip()] if only else backends()
     ckpt = open_checkpoint(resolve_model(model))
     skipped, exported = {}, []
     with atomic_output(out, force=force, directory=True) as tmp:
-        for name in present():
-            backend = get_backend(name)
+        for backend in chosen:
+            name = backend.name
             try:
                 backend.check()
             except MissingExtra as e:
                 skipped[name] = str(e)
                 continue
-            recipe = recipe_for_family(name, recipe_family)
+            recipe = recipe_for_family(backend, recipe_family)
             (tmp / name).mkdir()
             progress.step(f"exporting {name} with recipe {recipe.name}")
-            art = backend.export(ckpt, recipe, tmp / name / SUFFIX[name], progress=progress, **export_options(name, ckpt))
+            backend.register()
+            art = backend.export(ckpt, recipe, backend.artifact_path(tmp / name, "model"), progress=progress,
+                                 **backend.verify_options(ckpt))
             exported.append((name, recipe, art))
         report = run_verify(ckpt.path, artifacts=[(a.path, r.name, r.family) for _, r, a in exported],
                             work_dir=tmp, n_calls=n_calls, progress=progress)

@@ -18,10 +18,19 @@ from pathlib import Path
 
 import click
 
-from .cli_options import allow_pickle_option, emit_json, force_option, json_option, model_argument, quiet_option
+from .cli_options import (
+    allow_pickle_option,
+    emit_json,
+    force_option,
+    json_option,
+    model_argument,
+    model_command,
+    output_option,
+    quiet_option,
+    recipe_option,
+)
 
 APP_ID = "org.phonelm.demo"
-DEFAULT_RECIPES = {"gguf": "q8_0", "executorch": "8da4w-g32", "mlc": "q4f16_1"}
 # app-specific external storage: the app reads it without permissions, `adb push` can write it
 DEVICE_ROOT = f"/sdcard/Android/data/{APP_ID}/files/models"
 CONFIG_NAME = "phonelm-app.json"
@@ -76,6 +85,9 @@ def _parse_options(pairs) -> dict:
         k, v = p.split("=", 1)
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", k):
             raise PhoneLMError(f"--export-option {p!r}: bad key")
+        if k in ("force", "progress"):
+            raise PhoneLMError(f"--export-option {k}: not an export option (use --{k} on the command itself)" if k == "force"
+                               else f"--export-option {k}: not an export option")
         if re.fullmatch(r"-?[0-9]+", v):
             out[k] = int(v)
         elif v.lower() in ("true", "false"):
@@ -87,28 +99,19 @@ def _parse_options(pairs) -> dict:
     return out
 
 
-def _engine_target(engine: str, name: str, model_dir: Path) -> Path:
-    if engine == "gguf":
-        return model_dir / f"{name}.gguf"
-    if engine == "executorch":
-        return model_dir / f"{name}.pte"
-    return model_dir / name  # MLC writes a directory
-
-
-def app_config(*, engine, recipe, name, files, device_dir, artifact_meta, replay) -> dict:
+def app_config(*, backend, recipe, name, artifact, files, device_dir, artifact_meta, replay) -> dict:
     from .intents.schema import FUNCTION_NAMES
     from .tokenizer import STOP_IDS, call_format, chatml_template
 
     call = {k: v for k, v in call_format().items()}
-    roles = {"gguf": "model", "executorch": "model", "mlc": "model_dir"}
     cfg = {
         "format": "phonelm-demo-app/1",
-        "engine": engine,
+        "engine": backend.name,
         "recipe": recipe,
         "model_name": name,
         "device_dir": device_dir,
         "files": files,
-        roles[engine]: files[0]["path"] if engine != "mlc" else "model/" + name,
+        **backend.android_config(artifact, [f["path"] for f in files], artifact_meta),
         "prompts": {"chat_template": chatml_template(), "default_system": "You are a helpful assistant.", "call": call},
         "stop_ids": list(STOP_IDS),
         "sampling": {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 160},
@@ -116,13 +119,6 @@ def app_config(*, engine, recipe, name, files, device_dir, artifact_meta, replay
         "replay": replay,
         "export": {k: v for k, v in artifact_meta.items() if isinstance(v, (str, int, float, bool))},
     }
-    if engine == "executorch" or engine == "mlc":
-        tok = [f["path"] for f in files if f["path"].endswith("tokenizer.json")]
-        cfg["tokenizer"] = tok[0] if tok else None
-    if engine == "mlc":
-        libs = [f["path"] for f in files if f["path"].endswith("-android.tar")]
-        cfg["model_lib_archive"] = libs[0] if libs else None  # what `mlc_llm package` links into mlc4j
-        cfg["model_lib"] = artifact_meta.get("model_lib")  # the system-lib name MLCEngine.reload wants
     return cfg
 
 
@@ -154,38 +150,36 @@ def build_bundle(model, engine, recipe_name, out: Path, *, force=False, device_d
                  allow_pickle=False, progress=None, build_apk=False) -> dict:
     """Export + lay out the app bundle atomically; returns a summary dict."""
     from .atomic import atomic_output
-    from .backends import get_backend
-    from .backends.base import sha256_file
+    from .backend import sha256_file
     from .checkpoint import open_checkpoint
     from .cli_options import resolve_model
     from .intents.schema import data_text
     from .recipes import load_recipe
+    from .errors import PhoneLMError
+    from .registry import get_backend
 
     out = check_output_dir(Path(out), force)
     backend = get_backend(engine)
+    if not backend.android_recipe:
+        raise PhoneLMError(f"the {engine} backend has no Android engine")
     backend.check()
-    recipe = load_recipe(engine, recipe_name or DEFAULT_RECIPES[engine])
-    backend.validate_recipe(recipe)
+    recipe = load_recipe(backend, recipe_name or backend.android_recipe)
     ckpt = open_checkpoint(resolve_model(model), allow_pickle=allow_pickle)
     name = safe_name(ckpt.path.name if ckpt.path.is_dir() else ckpt.path.stem)
     device_dir = check_device_dir(device_dir or f"{DEVICE_ROOT}/{name}")
-    opts = dict(options or {})
-    if engine == "mlc":
-        opts.setdefault("devices", ("android",))
-    if engine == "executorch":
-        # LlmModule samples from the last row only: computing the head for every prompt
-        # position would waste prefill time on the phone
-        opts.setdefault("logits", "last")
+    opts = {**backend.android_options(), **(options or {})}
     with atomic_output(out, force=force, directory=True) as tmp:
         model_dir = tmp / "model"
         model_dir.mkdir()
-        art = backend.export(ckpt, recipe, _engine_target(engine, name, model_dir), force=False, progress=progress, **opts)
+        backend.register()
+        art = backend.export(ckpt, recipe, backend.artifact_path(model_dir, name), force=False, progress=progress, **opts)
         files = []
         for f in sorted(p for p in model_dir.rglob("*") if p.is_file()):
             rel = f.relative_to(tmp).as_posix()
             files.append({"path": rel, "size_bytes": f.stat().st_size, "sha256": sha256_file(f)})
         (tmp / "functions.json").write_text(data_text("functions.json"), encoding="utf-8")
-        cfg = app_config(engine=engine, recipe=recipe.name, name=name, files=files, device_dir=device_dir,
+        cfg = app_config(backend=backend, recipe=recipe.name, name=name, artifact=art.path.relative_to(tmp).as_posix(),
+                         files=files, device_dir=device_dir,
                          artifact_meta=art.meta if hasattr(art, "meta") else {}, replay=replay_answers())
         (tmp / CONFIG_NAME).write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         script = tmp / "push.sh"
@@ -212,12 +206,18 @@ def build_bundle(model, engine, recipe_name, out: Path, *, force=False, device_d
     }
 
 
-@click.command("android")
+def _engines() -> list:
+    from .registry import backends
+
+    return [b for b in backends() if b.android_recipe]
+
+
+@model_command("android")
 @model_argument
-@click.option("--engine", type=click.Choice(["gguf", "executorch", "mlc"]), required=True,
-              help="On-device runtime: gguf (llama.cpp JNI), executorch (LlmModule), mlc (MLCEngine).")
-@click.option("--recipe", help="Quant recipe of that backend (default: gguf q8_0, executorch 8da4w-g32, mlc q4f16_1).")
-@click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="New directory for the app bundle.")
+@click.option("--engine", type=click.Choice([b.name for b in _engines()]), required=True,
+              help="On-device runtime: " + "; ".join(f"{b.name}: {b.android_engine}" for b in _engines()) + ".")
+@recipe_option("Quant recipe of that backend (default: " + ", ".join(f"{b.name} {b.android_recipe}" for b in _engines()) + ").")
+@output_option("New directory for the app bundle.", required=True, file=False)
 @click.option("--device-dir", help=f"Where push.sh puts the bundle on the phone (default: {DEVICE_ROOT}/<model name>).")
 @click.option("--export-option", "export_options", multiple=True, metavar="KEY=VALUE",
               help="Passed to the backend's export, e.g. max_seq_len=512 (executorch), devices=android,cpu (mlc), encoding=native (gguf).")
@@ -227,7 +227,7 @@ def build_bundle(model, engine, recipe_name, out: Path, *, force=False, device_d
 @json_option
 @quiet_option
 @allow_pickle_option
-def android(model, engine, recipe, out, device_dir, export_options, build_apk, force, as_json, quiet, allow_pickle):
+def android(model, engine, recipe, output, device_dir, export_options, build_apk, force, as_json, quiet, allow_pickle):
     """Export MODEL for one Android engine and lay out the demo app's bundle: model files, tokenizer,
     app config (engine, file names, prompts, function list), functions.json and an adb push script.
 
@@ -238,7 +238,7 @@ def android(model, engine, recipe, out, device_dir, export_options, build_apk, f
     """
     from .progress import Progress
 
-    summary = build_bundle(model, engine, recipe, Path(out), force=force, device_dir=device_dir,
+    summary = build_bundle(model, engine, recipe, Path(output), force=force, device_dir=device_dir,
                            options=_parse_options(export_options), allow_pickle=allow_pickle,
                            progress=Progress(quiet=quiet or as_json), build_apk=build_apk)
     if as_json:

@@ -1,6 +1,7 @@
-"""The contract every backend folder implements; the CLI and verify talk only to this.
+"""The contract every backend implements; the CLI and verify talk only to this.
 
-A backend is one object (``BACKEND`` in ``backends/<name>/__init__.py``) that can
+A backend is one object, found through the ``phonelm_export.backends`` entry-point group
+(:mod:`phonelm_export.registry`; the built-ins are ``BACKEND`` in ``backends/<name>/backend.py``) that can
 ``export`` a validated :class:`~phonelm_export.checkpoint.Checkpoint` with a recipe into an
 :class:`Artifact`, ``load`` an artifact into a :class:`Runner`, and ``register`` PhoneLM's
 architecture with its ecosystem. Its module must import without the backend's heavy packages:
@@ -142,12 +143,27 @@ class Runner(ABC):
 
 
 class Backend(ABC):
-    """One ecosystem: how to export to it, run in it, and register PhoneLM with it."""
+    """One ecosystem: how to export to it, run in it, and register PhoneLM with it.
+
+    Besides ``export``/``load``/``register`` a backend carries every fact the core needs about
+    it, so no core module ever names a backend: how its artifacts are named and recognised,
+    where its recipes live and how they are validated, which export options verify and the
+    Android bundle need, and which CLI commands it adds.
+    """
 
     name: str = ""
-    extra: str = ""
+    extra: str = ""  # the pip extra that brings its packages: pip install 'phonelm-export[<extra>]'
     description: str = ""
     requires: tuple[str, ...] = ()  # importable modules the extra provides
+    order: int = 100  # place in listings and verify reports (the built-ins come first)
+    #: suffix of a file artifact (".gguf"); "" for a directory artifact
+    suffix: str = ""
+    #: the recipe an export command uses when none is given
+    default_recipe: str = ""
+    #: the recipe an Android bundle uses when none is given; "" = not an Android engine
+    android_recipe: str = ""
+    #: one line for ``phonelm-export android --help``
+    android_engine: str = ""
 
     def check(self) -> None:
         """Raise MissingExtra (one line with the pip command) when a required module is absent."""
@@ -164,9 +180,65 @@ class Backend(ABC):
             return False
         return True
 
+    # -- recipes ---------------------------------------------------------------------------------
+    def recipes_dir(self) -> Path:
+        """Where this backend's recipe TOML files live (built-ins: quant_recipes/<name>/)."""
+        from importlib import resources
+
+        return Path(str(resources.files("phonelm_export.quant_recipes").joinpath(self.name)))
+
+    def validate_recipe(self, recipe) -> None:
+        """Raise RecipeError if the recipe asks for something this backend cannot do.
+
+        Called once, by :func:`phonelm_export.recipes.load_recipe`; ``export`` takes the
+        validated recipe as it is."""
+
+    # -- artifacts -------------------------------------------------------------------------------
+    def artifact_path(self, directory: Path, stem: str) -> Path:
+        """Where an export named ``stem`` goes inside ``directory`` (verify, all)."""
+        return Path(directory) / f"{stem}{self.suffix}"
+
+    def recognizes(self, path: Path) -> bool:
+        """True when ``path`` is an artifact of this backend (chat, verify, --force)."""
+        p = Path(path)
+        return bool(self.suffix) and p.suffix == self.suffix and not p.is_dir()
+
+    def verify_options(self, checkpoint) -> dict:
+        """Export options verify needs (e.g. a context long enough for its windows)."""
+        return {}
+
+    # -- Android ---------------------------------------------------------------------------------
+    def android_options(self) -> dict:
+        """Export options for an on-device bundle (e.g. the Android library, last-row logits)."""
+        return {}
+
+    def android_config(self, artifact: str, files: list[str], meta: dict) -> dict:
+        """Engine-specific keys of the demo app's config: ``artifact`` is the export's path and
+        ``files`` every file of the bundle, relative to the bundle; ``meta`` the export's meta."""
+        return {"model": artifact}
+
+    # -- command line ------------------------------------------------------------------------------
+    def commands(self) -> list:
+        """Click commands this backend adds to ``phonelm-export`` (its ``cli.py``: ``COMMANDS``)."""
+        return list(getattr(self._cli(), "COMMANDS", ()))
+
+    def backends_commands(self) -> list:
+        """Click commands it adds under ``phonelm-export backends`` (``BACKENDS_COMMANDS``)."""
+        return list(getattr(self._cli(), "BACKENDS_COMMANDS", ()))
+
+    def _cli(self):
+        package = type(self).__module__.rpartition(".")[0]
+        try:
+            return importlib.import_module(f"{package}.cli")
+        except ModuleNotFoundError as e:
+            if e.name == f"{package}.cli":
+                return None
+            raise
+
+    # -- the work ----------------------------------------------------------------------------------
     @abstractmethod
     def export(self, checkpoint, recipe, out: Path, *, force: bool = False, progress=None, **options) -> Artifact:
-        ...
+        """Write the artifact for a validated checkpoint and recipe, atomically."""
 
     @abstractmethod
     def load(self, path: Path, **options) -> Runner:
@@ -174,6 +246,3 @@ class Backend(ABC):
 
     def register(self) -> None:
         """Teach the ecosystem PhoneLM's architecture (no-op where the artifact carries it)."""
-
-    def validate_recipe(self, recipe) -> None:
-        """Raise RecipeError if the recipe asks for something this backend cannot do."""

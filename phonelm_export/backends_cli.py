@@ -15,19 +15,19 @@ def backends():
 @json_option
 def list_backends(as_json):
     """Each backend, whether its extra is installed, and its recipes."""
-    from .backends import get_backend, present
     from .errors import MissingExtra
     from .recipes import list_recipes
+    from .registry import backends as installed
 
     rows = []
-    for name in present():
-        b = get_backend(name)
+    for b in installed():
+        name = b.name
         try:
             b.check()
             status, hint = "installed", None
         except MissingExtra as e:
             status, hint = "missing", str(e)
-        rows.append({"name": name, "status": status, "hint": hint, "recipes": list_recipes(name), "description": b.description})
+        rows.append({"name": name, "status": status, "hint": hint, "recipes": list_recipes(b), "description": b.description})
     if as_json:
         emit_json(rows)
         return

@@ -11,15 +11,14 @@ from .cli_options import allow_pickle_option, resolve_model
 
 def open_runner(target: str | None, allow_pickle: bool = False, **load_options):
     """A Runner for a checkpoint (reference) or an artifact (.gguf, .pte, MLC dir) -> (runner, label)."""
-    from .backends import backend_for_path, get_backend
+    from .registry import backends
 
     path = resolve_model(target)
-    is_artifact = path.suffix in (".gguf", ".pte") or (path.is_dir() and (path / "mlc-chat-config.json").is_file())
-    if is_artifact:
-        name = backend_for_path(path)
-        backend = get_backend(name)
+    backend = next((b for b in backends() if b.recognizes(path)), None)
+    if backend is not None:
         backend.check()
-        return backend.load(path, **load_options), name
+        backend.register()
+        return backend.load(path, **load_options), backend.name
     from .checkpoint import open_checkpoint
     from .reference import ReferenceRunner
 
@@ -44,7 +43,7 @@ def chat(target, prompt, system, raw, max_new_tokens, temperature, top_p, seed, 
     (llama.cpp), a .pte file (ExecuTorch, tokenizer.json beside it) or an MLC model directory.
     Default: the bundled model.
     """
-    from .backends.base import Sampling
+    from .backend import Sampling
 
     runner, label = open_runner(target, allow_pickle)
     tok = runner.tokenizer

@@ -204,7 +204,7 @@ def main():
     """
 
 
-@main.command()
+@main.command(epilog=MODEL_HELP)
 @model_argument
 @allow_pickle_option
 @json_option
@@ -251,35 +251,33 @@ def info(model, allow_pickle, as_json):
         click.echo(f"  note           {n}")
 
 
-info.help = (info.help or "") + MODEL_HELP
 
-
-# Commands that live with what they drive: the trainer, chat, each backend's export command.
+# Commands that live with what they drive: the trainer, chat, verify, ...; each backend found by
+# the registry adds its own (its export command, and sub-commands of `backends`).
 _COMMAND_MODULES = (
     "phonelm_export.chat_cli",
     "phonelm_export.train.cli",
     "phonelm_export.backends_cli",
-    "phonelm_export.backends.gguf.cli",
-    "phonelm_export.backends.executorch.cli",
-    "phonelm_export.backends.mlc.cli",
     "phonelm_export.verify_cli",
     "phonelm_export.all_cli",
-    "phonelm_export.tune_cli",
     "phonelm_export.intents.cli",
     "phonelm_export.android",
+    "phonelm_export.hf_llama",
 )
 
 
 def _add_commands() -> None:
+    from .backends_cli import backends as backends_group
+    from .registry import backends
+
     for mod in _COMMAND_MODULES:
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name and mod.startswith(e.name):
-                continue  # that part is not part of this installation yet
-            raise
-        for cmd in getattr(m, "COMMANDS", ()):
+        for cmd in getattr(importlib.import_module(mod), "COMMANDS", ()):
             main.add_command(cmd)
+    for backend in backends():
+        for cmd in backend.commands():
+            main.add_command(cmd)
+        for cmd in backend.backends_commands():
+            backends_group.add_command(cmd)
 
 
 _add_commands()

@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from phonelm_export.backends.base import Runner
+from phonelm_export.backend import Runner
 
 
 class ReferenceRunner(Runner):

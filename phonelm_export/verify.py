@@ -35,14 +35,6 @@ RAW_PROMPTS = (
     "The phone rang twice before anyone answered, and the voice on the line said",
     "def fibonacci(n):\n    if n < 2:\n        return n\n",
 )
-def export_options(name: str, ckpt) -> dict:
-    """Backend-specific export options verify needs: a context long enough for its windows and
-    for call prompts plus their generation (ExecuTorch's static cache is sized at export)."""
-    if name == "executorch":
-        return {"max_seq_len": min(1024, ckpt.dims.max_position_embeddings)}
-    if name == "mlc":
-        return {"devices": ("cpu",)}
-    return {}
 
 
 def default_gates() -> dict:
@@ -206,10 +198,10 @@ def run_verify(model_path: Path, *, backends: Sequence[str] | None = None, recip
                max_windows: int = 8, gen_tokens: int = 24, text: str | None = None, gates: dict | None = None,
                fail_under: dict | None = None, fail_over: dict | None = None,
                progress: Progress = QUIET) -> Report:
-    from .backends import backend_for_path, get_backend, present
     from .checkpoint import open_checkpoint
     from .recipes import list_recipes, load_recipe
     from .reference import ReferenceRunner
+    from .registry import backend_for_path, get_backend, names
 
     ckpt = open_checkpoint(model_path)
     if ckpt.tokenizer_file is None:
@@ -235,9 +227,9 @@ def run_verify(model_path: Path, *, backends: Sequence[str] | None = None, recip
         for a in artifacts:
             # a bare path, or (path, recipe name, recipe family) when the caller exported it
             path, recipe_name, family = (a, Path(a).name, "artifact") if isinstance(a, (str, Path)) else a
-            jobs.append((backend_for_path(path), recipe_name, family, Path(path)))
+            jobs.append((backend_for_path(path).name, recipe_name, family, Path(path)))
     else:
-        for name in backends or present():
+        for name in backends or names():
             b = get_backend(name)
             try:
                 b.check()
@@ -258,10 +250,10 @@ def run_verify(model_path: Path, *, backends: Sequence[str] | None = None, recip
             backend.check()
             if artifact is None:
                 recipe = load_recipe(name, recipe_name)
-                suffix = {"gguf": ".gguf", "executorch": ".pte", "mlc": ""}[name]
-                out = work_dir / f"{name}-{recipe_name}{suffix}"
+                out = backend.artifact_path(work_dir, f"{name}-{recipe_name}")
                 progress.step(f"exporting {name}/{recipe_name}")
-                art = backend.export(ckpt, recipe, out, force=True, progress=progress, **export_options(name, ckpt))
+                backend.register()
+                art = backend.export(ckpt, recipe, out, force=True, progress=progress, **backend.verify_options(ckpt))
                 artifact, size, bpw = art.path, art.size_bytes(), art.meta.get("bits_per_weight")
             else:
                 size, bpw = _artifact_size(artifact), None

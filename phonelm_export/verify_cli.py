@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .cli_options import MODEL_HELP, emit_json, json_option, model_argument, quiet_option, resolve_model
+from .cli_options import emit_json, json_option, model_argument, model_command, quiet_option, resolve_model
 
 
 def _parse_thresholds(items: tuple[str, ...], flag: str) -> dict:
@@ -29,13 +29,13 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
-@click.command()
+@model_command("verify")
 @model_argument
 @click.option("--backends", help="Comma-separated backends (default: every installed one).")
 @click.option("--recipes", help="Comma-separated recipe names or .toml paths (default: every recipe of each backend).")
 @click.option("--artifacts", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Verify existing files instead of exporting (.gguf, .pte, MLC dir). Repeatable.")
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("verify-report"), show_default=True,
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("verify-report"), show_default=True,
               help="Where report.json, report.md, plot.png (and exported artifacts, with --keep) go.")
 @click.option("--keep", is_flag=True, help="Keep the exported artifacts in OUT/artifacts.")
 @click.option("--calls", "n_calls", type=int, help="Held-out intent-calling queries to score (default: 40 for a *call* model, else 0).")
@@ -84,7 +84,5 @@ def verify(model, backends, recipes, artifacts, out_dir, keep, n_calls, text_fil
         click.echo(f"report: {', '.join(str(f) for f in files.values())}", err=True)
     sys.exit(0 if report.passed else 1)
 
-
-verify.help = (verify.help or "") + "\n\n" + MODEL_HELP
 
 COMMANDS = [verify]

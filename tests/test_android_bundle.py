@@ -47,7 +47,7 @@ def test_gguf_bundle_layout_and_config(gguf_bundle):
 @pytest.mark.gguf
 def test_gguf_bundle_model_runs_in_llama_cpp(gguf_bundle, random_checkpoint):
     """The model file in the bundle is a real GGUF that computes the reference's logits."""
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
     from phonelm_export.checkpoint import open_checkpoint
     from phonelm_export.reference import ReferenceRunner
 
@@ -174,7 +174,7 @@ def test_app_config_names_what_each_engine_module_reads(engine, files, meta, exp
 @pytest.mark.executorch
 @pytest.mark.slow
 def test_executorch_bundle_holds_a_pte_and_tokenizer_that_run(random_checkpoint, tmp_path):
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
     from phonelm_export.checkpoint import open_checkpoint
     from phonelm_export.reference import ReferenceRunner
 

@@ -35,7 +35,7 @@ def _one_error_line(res) -> str:
 # --- recipes -----------------------------------------------------------------------------
 
 def test_bundled_recipes_are_valid_and_cover_the_families():
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
 
     names = list_recipes("executorch")
     assert {"fp32", "8da4w-g32", "8da4w-g128", "8da8w"} <= set(names)
@@ -51,7 +51,7 @@ def test_bundled_recipes_are_valid_and_cover_the_families():
 
 
 def test_recipe_with_an_unknown_scheme_is_refused():
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
 
     r = parse_recipe('purpose = "x"\nfamily = "experimental"\nlinear = "8da3w"\n', "bad", "executorch")
     with pytest.raises(RecipeError, match="linear '8da3w' is not one of"):
@@ -114,7 +114,7 @@ def test_checkpoint_without_tokenizer_is_refused(random_checkpoint, tmp_path):
 
 def test_failure_while_writing_leaves_nothing(random_checkpoint, tmp_path, monkeypatch):
     """An export that dies mid-write leaves neither a partial .pte, a tokenizer, nor temp files."""
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
     from phonelm_export.backends.executorch import lower
 
     class DiesMidWrite:
@@ -132,7 +132,7 @@ def test_failure_while_writing_leaves_nothing(random_checkpoint, tmp_path, monke
 
 
 def test_corrupt_pte_is_one_line(tmp_path):
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
 
     bad = tmp_path / "bad.pte"
     bad.write_bytes(b"not a flatbuffer" * 64)

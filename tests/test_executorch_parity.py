@@ -36,7 +36,7 @@ MAX_SEQ = 96
 
 @pytest.fixture(scope="session")
 def backend():
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
 
     b = get_backend("executorch")
     b.check()  # CI installs the extra: a missing one is a failure, not a skip
@@ -224,7 +224,7 @@ def test_bundled_fp32_greedy_generation_equals_reference(bundled_fp32, bundled_c
 
 def test_executorch_llm_runner_generates_the_reference_text(bundled_fp32, bundled_checkpoint):
     """ExecuTorch's own TextLLMRunner (Android LlmModule's core) with PhoneLM's tokenizer.json."""
-    from phonelm_export.backends.executorch.runtime import llm_runner_generate
+    from phonelm_export.backends.executorch.runner import llm_runner_generate
 
     ckpt = open_checkpoint(bundled_checkpoint)
     ref = ReferenceRunner.from_checkpoint(ckpt)
@@ -260,7 +260,7 @@ def test_bundled_8da4w_top1_agreement(bundled_8da4w, bundled_fp32, bundled_check
 
 
 def test_bundled_8da4w_runs_in_the_llm_runner(bundled_8da4w, bundled_checkpoint):
-    from phonelm_export.backends.executorch.runtime import llm_runner_generate
+    from phonelm_export.backends.executorch.runner import llm_runner_generate
 
     ckpt = open_checkpoint(bundled_checkpoint)
     tok = ckpt.tokenizer()

@@ -18,7 +18,7 @@ import torch
 
 pytest.importorskip("tvm", reason="the mlc extra (apache-tvm) is not installed")
 
-from phonelm_export.backends import get_backend  # noqa: E402
+from phonelm_export.registry import get_backend  # noqa: E402
 from phonelm_export.backends.mlc.quantization import bf16_round  # noqa: E402
 from phonelm_export.checkpoint import open_checkpoint  # noqa: E402
 from phonelm_export.metrics import perplexity, windows  # noqa: E402

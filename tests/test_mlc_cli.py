@@ -96,7 +96,7 @@ def test_without_the_extra_the_command_names_the_pip_install(random_checkpoint, 
 def test_json_export_of_q0f16_runs_in_float16_and_chats(random_checkpoint, tmp_path):
     import torch
 
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
     from phonelm_export.checkpoint import open_checkpoint
     from phonelm_export.reference import ReferenceRunner
 

@@ -25,7 +25,7 @@ import torch
 
 pytest.importorskip("tvm", reason="the mlc extra (apache-tvm) is not installed")
 
-from phonelm_export.backends import get_backend  # noqa: E402
+from phonelm_export.registry import get_backend  # noqa: E402
 from phonelm_export.backends.mlc.chat_config import render_conversation  # noqa: E402
 from phonelm_export.backends.mlc.quantization import SCHEMES, bf16_round, group_dequantize, group_quantize  # noqa: E402
 from phonelm_export.checkpoint import open_checkpoint  # noqa: E402

@@ -61,7 +61,7 @@ def bundled_report(bundled_checkpoint, tmp_path_factory):
 
 @pytest.mark.slow
 def test_report_has_one_row_per_installed_backend_and_its_files(bundled_report):
-    from phonelm_export.backends import get_backend, present
+    from phonelm_export.registry import get_backend, names as present
 
     code, rep, out = bundled_report
     installed = {n for n in present() if get_backend(n).available()}
@@ -196,7 +196,7 @@ def test_explicit_thresholds_gate_the_exit_status(random_checkpoint, tmp_path):
 
 
 def test_a_missing_backend_is_reported_with_its_install_hint(random_checkpoint, tmp_path, monkeypatch):
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
     from phonelm_export.verify import run_verify
 
     b = get_backend("gguf")

@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import gc
-import os
 import resource
 import time
 from pathlib import Path
 
 from phonelm_export.atomic import atomic_output, check_output
-from phonelm_export.backends.base import Artifact
+from phonelm_export.backend import Artifact
 from phonelm_export.errors import CheckpointError, PhoneLMError
 from phonelm_export.progress import QUIET
 
 from .model import ROPE_MODES
-from .quantize import check_shapes, head_quantizer, layer_quantizer, plan_from_recipe
-from .runtime import tokenizer_path_for
+from .quantize import check_shapes, head_quantizer, layer_quantizer
+from .recipes import plan_from_recipe
+from .register import OWN_PREFIX, runner_metadata
+from .runner import tokenizer_path_for
 
 LOGITS_MODES = ("all", "last")
 
@@ -44,14 +45,6 @@ def _tokenizer_bytes(checkpoint) -> bytes:
             "ExecuTorch's LLM runner needs them equal"
         )
     return checkpoint.tokenizer_file.read_bytes()
-
-
-def _readable(path: Path) -> None:
-    """Temporary files are created 0600; the finished outputs get the usual umask permissions
-    (they are pushed to phones and shared, not secrets)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
 
 
 def export_pte(checkpoint, recipe, out: Path, *, max_seq_len: int, rope: str = "float", logits: str = "all",
@@ -90,10 +83,10 @@ def export_pte(checkpoint, recipe, out: Path, *, max_seq_len: int, rope: str = "
     exported = lower.export_program(model, max_seq_len)
     del model
     gc.collect()
-    meta = lower.runner_metadata(checkpoint.dims, max_seq_len, full, rope, recipe.name)
+    meta = runner_metadata(checkpoint.dims, max_seq_len, full, rope, recipe.name)
     template = checkpoint.chat_template
     if template:
-        meta[lower.OWN_PREFIX + "chat_template"] = template
+        meta[OWN_PREFIX + "chat_template"] = template
     program = lower.lower_to_executorch(exported, meta, plan.quantized, progress)
     del exported
     gc.collect()
@@ -102,11 +95,9 @@ def export_pte(checkpoint, recipe, out: Path, *, max_seq_len: int, rope: str = "
         with open(tmp, "wb") as fh:
             program.write_to_file(fh)
         del program
-        _readable(tmp)
         if write_tok:
             with atomic_output(tok_out, force=True) as tmp_tok:
                 tmp_tok.write_bytes(tok_bytes)
-                _readable(tmp_tok)
     seconds = time.perf_counter() - t0
     size = out.stat().st_size
     return Artifact(

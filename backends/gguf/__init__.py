@@ -1,9 +1,7 @@
-"""GGUF backend: PhoneLM for llama.cpp (see :mod:`.backend` for recipes, :mod:`.arch` for encodings).
+"""GGUF backend: PhoneLM for llama.cpp (see :mod:`.backend`).
 
 Importable without gguf-py or llama-cpp-python; ``BACKEND.check()`` names the extra to install.
 """
-from .backend import GGUFBackend
-
-BACKEND = GGUFBackend()
+from .backend import BACKEND, GGUFBackend
 
 __all__ = ["BACKEND", "GGUFBackend"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from phonelm_export.errors import PhoneLMError
 
-from .arch import gguf_name, to_encoding_name
+from .register import gguf_name, to_encoding_name
 
 SUMS, COUNTS = ".in_sum2", ".counts"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from phonelm_export.errors import PhoneLMError
 
-from .arch import ARCH_NAMES
+from .register import ARCH_NAMES
 
 _ENCODING_OF = {v: k for k, v in ARCH_NAMES.items()}
 

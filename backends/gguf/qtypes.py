@@ -37,11 +37,22 @@ def check_ftype(name: str) -> int:
     return FTYPES[n]
 
 
+# ggml types llama.cpp's quantizer can store a weight in. The others are not storage types:
+# Q8_1/Q8_K only hold activations inside dot products (asking for one makes llama.cpp assert in
+# its worker threads), and the integer/f64 types are not for weights.
+NOT_STORAGE = ("q8_1", "q8_k", "i8", "i16", "i32", "i64", "f64")
+
+
+def storage_types() -> dict[str, int]:
+    return {n: v for n, v in ggml_types().items() if n not in NOT_STORAGE}
+
+
 def check_tensor_type(name: str) -> int:
     n = name.lower()
-    types = ggml_types()
-    if n not in types or n in ("i8", "i16", "i32", "i64", "f64"):
-        raise RecipeError(f"unknown ggml tensor type {name!r} (e.g. f32, f16, q8_0, q6_k, q4_k, q5_0, iq4_nl)")
+    types = storage_types()
+    if n not in types:
+        what = "not a type llama.cpp stores weights in" if n in NOT_STORAGE else "unknown ggml tensor type"
+        raise RecipeError(f"{what} {name!r} (e.g. f32, f16, q8_0, q6_k, q4_k, q5_0, iq4_nl)")
     return types[n]
 
 

@@ -1,4 +1,4 @@
-"""How PhoneLM is spelled in GGUF: the two architecture encodings.
+"""PhoneLM registered with llama.cpp: how its architecture is spelled in GGUF (two encodings).
 
 ``compat`` (default) — architecture ``smallthinker``, which every llama.cpp since mid-2025
 knows. Its FFN is a mixture of gated-ReLU experts; PhoneLM is that with one expert, always

@@ -17,10 +17,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import PhoneLMError
-from .metrics import log_softmax
-from .progress import QUIET, Progress
-from .recipes import Recipe
+from phonelm_export.errors import PhoneLMError
+from phonelm_export.metrics import log_softmax
+from phonelm_export.progress import QUIET, Progress
+from phonelm_export.recipes import Recipe
 
 GGUF_GROUPS = {
     "token_embd": r"^token_embd\.weight$",
@@ -70,10 +70,10 @@ def recipe_toml(trial: Trial, budget: float, ladder: Sequence[str]) -> str:
 
 def tune_gguf(ckpt, budget_bpw: float, calib_windows: list[list[int]], work: Path, *,
               ladder: Sequence[str] = DEFAULT_LADDER, progress: Progress = QUIET) -> TuneResult:
-    from .backends import get_backend
-    from .reference import ReferenceRunner
+    from phonelm_export.reference import ReferenceRunner
 
-    backend = get_backend("gguf")
+    from .backend import BACKEND as backend
+
     backend.check()
     ref = ReferenceRunner(ckpt.reference_model())
     ref_lp = [log_softmax(ref.logits(w)) for w in calib_windows]

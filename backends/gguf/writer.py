@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from .arch import ARCH_NAMES, TensorPlan, tensor_plan, write_arch_metadata
+from .register import ARCH_NAMES, TensorPlan, tensor_plan, write_arch_metadata
 from .qtypes import DIRECT, FTYPES, block_size, nbytes
 from .vocab import read_vocab
 

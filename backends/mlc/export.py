@@ -11,15 +11,15 @@ It is written into a temporary sibling and renamed into place only when everythi
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from phonelm_export.atomic import atomic_output
-from phonelm_export.backends.base import Artifact
-from phonelm_export.errors import PhoneLMError, RecipeError
+from phonelm_export.backend import Artifact
+from phonelm_export.errors import PhoneLMError
 from phonelm_export.progress import QUIET
 
 from .quantization import scheme
+from .recipes import recipe_settings
 
 ROPE_MODES = ("float", "int8")
 
@@ -33,22 +33,6 @@ def _check_shapes(dims, s) -> None:
             raise PhoneLMError(
                 f"{s.name} groups {s.group_size} weights along the input dimension, but {what} {n} is not a multiple of it"
             )
-
-
-def recipe_settings(recipe) -> dict:
-    q = recipe.get("quantization")
-    if q is None:
-        raise RecipeError(f"recipe {recipe.name}: needs 'quantization' (one of q0f32, q0f16, q4f16_1, q4f32_1)")
-    scheme(q)
-    known = {"quantization", "context_window_size", "prefill_chunk_size", "temperature", "top_p"}
-    unknown = sorted(set(recipe.data) - known)
-    if unknown:
-        raise RecipeError(f"recipe {recipe.name}: unknown MLC key {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    for k in ("context_window_size", "prefill_chunk_size"):
-        v = recipe.get(k)
-        if v is not None and (not isinstance(v, int) or v <= 0):
-            raise RecipeError(f"recipe {recipe.name}: {k} must be a positive integer")
-    return dict(recipe.data)
 
 
 def package_entry(lib_name: str, out: Path) -> dict:
@@ -96,10 +80,6 @@ def export(ckpt, recipe, out: Path, *, force: bool = False, progress=None, devic
     out = Path(out).expanduser().absolute()
     libs = {}
     with atomic_output(out, force=force, directory=True) as tmp:
-        # the temporary directory is created private (0700); the model directory is for sharing
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
         progress.step(f"writing {s.name} weights")
         write_tensor_cache(ckpt, cfg, s, tmp, progress)
         write_chat_config(ckpt, cfg, s, tmp, **sampling)

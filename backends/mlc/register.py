@@ -1,4 +1,4 @@
-"""Registration of ``phonelm`` in mlc_llm's model registry, for users who have mlc_llm installed.
+"""PhoneLM registered with MLC-LLM: ``phonelm`` in mlc_llm's model registry, where mlc_llm is installed.
 
 With it, ``mlc_llm convert_weight / gen_config / compile --model-type phonelm`` accept PhoneLM
 checkpoints: MLC's own converter, quantizers and compiler run on *our* model definition
@@ -45,18 +45,27 @@ def register_with_mlc_llm() -> bool:
 
 
 def _register() -> None:
-    import numpy as np
     from mlc_llm.conversation_template import ConvTemplateRegistry
-    from mlc_llm.loader import ExternMapping, QuantizeMapping
     from mlc_llm.model import model as mlc_model
-    from mlc_llm.nn import PagedKVCache as MLCPagedKVCache
-    from mlc_llm.nn import RopeMode
     from mlc_llm.protocol.conversation_protocol import Conversation
-    from mlc_llm.support.config import ConfigBase
 
     from .chat_config import phonelm_conv_template
-    from .model import PhoneLMConfig, PhoneLMForCausalLM
-    from .quantization import SCHEMES
+
+    config_cls = _config_class()
+    model_cls = _model_class()
+    source, quantize = _loaders(model_cls)
+    mlc_model.MODELS["phonelm"] = mlc_model.Model(
+        name="phonelm", model=model_cls, config=config_cls,
+        source={"huggingface-torch": source, "huggingface-safetensor": source}, quantize=quantize,
+    )
+    ConvTemplateRegistry.register_conv_template(Conversation(**phonelm_conv_template()), override=True)
+
+
+def _config_class():
+    """MLC's config dataclass for PhoneLM: what ``mlc_llm gen_config`` reads from config.json."""
+    from mlc_llm.support.config import ConfigBase
+
+    from .model import PhoneLMConfig
 
     @dataclasses.dataclass
     class MLCPhoneLMConfig(ConfigBase):  # pylint: disable=too-many-instance-attributes
@@ -92,10 +101,19 @@ def _register() -> None:
                 self.context_window_size, self.prefill_chunk_size, self.max_batch_size, True, self.rope_mode,
             )
 
-    class MLCPhoneLM(PhoneLMForCausalLM):
-        """Our model with MLC's generic KV-cache creation (dispatched by MLC's compiler)."""
+    return MLCPhoneLMConfig
 
-        def __init__(self, config: MLCPhoneLMConfig):
+
+def _model_class():
+    """Our model definition with MLC's generic KV-cache creation (dispatched by MLC's compiler)."""
+    from mlc_llm.nn import PagedKVCache as MLCPagedKVCache
+    from mlc_llm.nn import RopeMode
+
+    from .model import PhoneLMForCausalLM
+    from .quantization import SCHEMES
+
+    class MLCPhoneLM(PhoneLMForCausalLM):
+        def __init__(self, config):
             super().__init__(config.ours(), SCHEMES["q0f32"])
 
         def create_paged_kv_cache(self, max_batch_size, max_total_seq_len, prefill_chunk_size, page_size,
@@ -118,15 +136,23 @@ def _register() -> None:
             raw["create_paged_kv_cache"] = raw.pop("create_tir_paged_kv_cache")
             return nn.spec.ModuleSpec.from_raw(raw, self)
 
-    def huggingface(model_config: MLCPhoneLMConfig, quantization) -> ExternMapping:
-        model = MLCPhoneLM(model_config)
+    return MLCPhoneLM
+
+
+def _loaders(model_cls):
+    """MLC's weight source (HF names -> our fused parameters) and its two quantize entries."""
+    import numpy as np
+    from mlc_llm.loader import ExternMapping, QuantizeMapping
+
+    from .weights import _source_names  # the same fusion our converter uses
+
+    def huggingface(model_config, quantization) -> ExternMapping:
+        model = model_cls(model_config)
         if quantization is not None:
             model.to(quantization.model_dtype)
         _, named, _ = model.export_tvm(spec=model.get_default_spec(), allow_extern=True)
         mapping = ExternMapping()
         for name, param in named:
-            from .weights import _source_names  # the same fusion our converter uses
-
             mapping.add_mapping(
                 name, _source_names(name),
                 functools.partial(lambda *xs, dtype: np.concatenate(xs, axis=0).astype(dtype), dtype=param.dtype),
@@ -136,20 +162,15 @@ def _register() -> None:
         return mapping
 
     def no_quant(model_config, quantization):
-        model = MLCPhoneLM(model_config)
+        model = model_cls(model_config)
         model.to(quantization.model_dtype)
         return model, QuantizeMapping({}, {})
 
     def group_quant(model_config, quantization):
-        model = MLCPhoneLM(model_config)
+        model = model_cls(model_config)
         model.to(quantization.model_dtype)
         quant_map = QuantizeMapping({}, {})
         quantization.tensor_parallel_shards = model_config.tensor_parallel_shards
         return quantization.quantize_model(model, quant_map, ""), quant_map
 
-    mlc_model.MODELS["phonelm"] = mlc_model.Model(
-        name="phonelm", model=MLCPhoneLM, config=MLCPhoneLMConfig,
-        source={"huggingface-torch": huggingface, "huggingface-safetensor": huggingface},
-        quantize={"no-quant": no_quant, "group-quant": group_quant},
-    )
-    ConvTemplateRegistry.register_conv_template(Conversation(**phonelm_conv_template()), override=True)
+    return huggingface, {"no-quant": no_quant, "group-quant": group_quant}

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from phonelm_export.backends.base import Runner
+from phonelm_export.backend import Runner
 from phonelm_export.errors import PhoneLMError
 
 PAGE_SIZE = 16

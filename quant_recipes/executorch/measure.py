@@ -23,7 +23,7 @@ START, END = "<!-- measured:start -->", "<!-- measured:end -->"
 
 
 def measure(model: Path, recipes: list[str], threads: int, window: int, max_windows: int, max_seq_len: int) -> dict:
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
     from phonelm_export.checkpoint import open_checkpoint
     from phonelm_export.metrics import perplexity, windows
     from phonelm_export.progress import Progress

@@ -25,7 +25,7 @@ BEGIN, END = "<!-- measured-table:begin -->", "<!-- measured-table:end -->"
 def measure(model: Path | None, window: int, max_windows: int, decode_steps: int) -> dict:
     import numpy as np
 
-    from phonelm_export.backends import get_backend
+    from phonelm_export.registry import get_backend
     from phonelm_export.checkpoint import open_checkpoint
     from phonelm_export.cli_options import resolve_model
     from phonelm_export.metrics import perplexity, windows
