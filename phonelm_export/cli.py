@@ -5,8 +5,10 @@ Commands only parse options and call library code; every user error is a
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import importlib
+import io
 import logging
 import os
 import signal
@@ -51,7 +53,7 @@ class PhoneLMGroup(click.Group):
         verbose = "--verbose" in flags or os.environ.get(VERBOSE_ENV, "") not in ("", "0")
         if not standalone_mode:  # a caller that handles exceptions itself gets click's behaviour
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        restore = [_quiet_third_party(verbose), _raise_on_termination()]
+        restore = [_quiet_third_party(verbose), _raise_on_termination(), _strict_stdin()]
         try:
             _check_utf8_arguments(args)
             rv = super().main(args, prog_name or "phonelm-export", complete_var, False, **extra)
@@ -93,6 +95,32 @@ def _check_utf8_arguments(args: list[str]) -> None:
                 raise InputTextError(
                     f"command-line argument {n} is not valid UTF-8 text (byte 0x{ord(ch) - 0xDC00:02x} at character {i})"
                 )
+
+
+def _stdin_not_utf8(e: UnicodeError):
+    bad = e.object[e.start:e.start + 1]
+    raise InputTextError(f"standard input is not valid UTF-8 text (byte 0x{bytes(bad).hex()} at offset {e.start})")
+
+
+codecs.register_error("phonelm-export-stdin", _stdin_not_utf8)
+
+
+def _strict_stdin():
+    """In a C/POSIX locale Python reads stdin with surrogateescape: invalid bytes would flow
+    into prompts as lone surrogates (and on into URLs). Decode strictly, with a clear error."""
+    stdin = sys.stdin
+    if not isinstance(stdin, io.TextIOWrapper):
+        return lambda: None
+    errors, encoding = stdin.errors, stdin.encoding
+    try:
+        stdin.reconfigure(encoding="utf-8", errors="phonelm-export-stdin")
+    except (ValueError, io.UnsupportedOperation):  # already read from: leave it alone
+        return lambda: None
+
+    def restore():
+        with contextlib.suppress(ValueError, io.UnsupportedOperation):
+            stdin.reconfigure(encoding=encoding, errors=errors)
+    return restore
 
 
 def _report(e: BaseException, debug: bool) -> int:

@@ -1,0 +1,292 @@
+"""Bad input, as a new user hands it to the CLI: each case ends in exactly one ``error:`` line on
+stderr, the documented exit status (2; 1 only for a failed verify gate), no traceback, and
+nothing new (and nothing changed) near the input or the output.
+
+The cases are the classes of issue 12: corrupt or contradictory checkpoints, usage errors,
+outputs that cannot or must not be written, text that is not UTF-8, model outputs (calls) that
+are hostile. Most fail before any work, so the suite is fast; the export-path cases use the tiny
+session checkpoint and the f32 GGUF recipe (gguf-py only, a second at most).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import struct
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from click.testing import CliRunner
+
+from phonelm_export.cli import main
+
+
+# -- the contract every case checks ---------------------------------------------------------
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every path under ``root`` with its type, size, mtime and mode (symlinks not followed)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = p.lstat()
+            out[str(p.relative_to(root))] = (st.st_mode, st.st_size, st.st_mtime_ns)
+    return out
+
+
+def fails(args: list[str], *, near: Path, status: int = 2, match: str | None = None,
+          input: str | bytes | None = None) -> str:
+    """Run the CLI; assert the one-error-line contract; return the error line."""
+    before = snapshot(near)
+    r = CliRunner().invoke(main, [str(a) for a in args], input=input, prog_name="phonelm-export")
+    out, err = r.stdout, r.stderr
+    assert r.exception is None or isinstance(r.exception, SystemExit), f"escaped: {r.exception!r}"
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, f"expected one error: line, stderr was:\n{err}"
+    assert "Traceback" not in err + out
+    assert r.exit_code == status, f"exit {r.exit_code}, expected {status}: {errors[0]}"
+    assert snapshot(near) == before, "the case changed or left files near its input/output"
+    if match:
+        assert re.search(match, errors[0]), f"{errors[0]!r} does not match {match!r}"
+    return errors[0]
+
+
+# -- checkpoints ----------------------------------------------------------------------------
+
+def _config(**changes):
+    def edit(d: Path):
+        cfg = json.loads((d / "config.json").read_text())
+        cfg.update(changes)
+        (d / "config.json").write_text(json.dumps(cfg))
+    return edit
+
+
+def _write(name: str, content: str | bytes):
+    def edit(d: Path):
+        p = d / name
+        if p.is_symlink() or p.is_file():
+            p.unlink()
+        p.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return edit
+
+
+def _header(header) -> Callable[[Path], None]:
+    """Replace model.safetensors with a file whose header is ``header`` (any JSON value)."""
+    def edit(d: Path):
+        raw = json.dumps(header).encode()
+        (d / "model.safetensors").write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * 64)
+    return edit
+
+
+def _weights_dir(d: Path):
+    (d / "model.safetensors").unlink()
+    (d / "model.safetensors").mkdir()
+    (d / "model.safetensors" / "x").write_text("not weights")
+
+
+def _symlink_loop(d: Path):
+    (d / "model.safetensors").unlink()
+    os.symlink("loop-b", d / "model.safetensors")
+    os.symlink("model.safetensors", d / "loop-b")
+
+
+def _broken_link(d: Path):
+    (d / "model.safetensors").unlink()
+    os.symlink("nowhere.safetensors", d / "model.safetensors")
+
+
+def _sharded(weight_map):
+    def edit(d: Path):
+        (d / "model.safetensors").rename(d / "model-00001-of-00001.safetensors")
+        (d / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+    return edit
+
+
+def _truncate(d: Path):
+    p = d / "model.safetensors"
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+
+
+def _nan_weight(d: Path):
+    from safetensors.torch import load_file, save_file
+
+    sd = load_file(d / "model.safetensors")
+    sd["model.norm.weight"][3] = float("nan")
+    save_file(sd, d / "model.safetensors")
+
+
+def _pickle(malicious: bool):
+    def edit(d: Path):
+        import torch
+        from safetensors.torch import load_file
+
+        sd = load_file(d / "model.safetensors")
+        (d / "model.safetensors").unlink()
+        if malicious:
+            class Evil:
+                def __reduce__(self):
+                    return (os.system, ("touch PWNED",))
+            torch.save({"model.embed_tokens.weight": Evil()}, d / "pytorch_model.bin")
+        else:
+            torch.save(sd, d / "pytorch_model.bin")
+    return edit
+
+
+def _tokenizer_config(value):
+    def edit(d: Path):
+        (d / "tokenizer_config.json").write_text(json.dumps(value))
+        (d / "chat_template.jinja").unlink(missing_ok=True)
+    return edit
+
+
+CHECKPOINT_CASES = {
+    # config.json: types, ranges, nulls (issue 12: each was a traceback)
+    "config max_position_embeddings null": (_config(max_position_embeddings=None), r"config\.json: max_position_embeddings: expected a positive integer.*got null"),
+    "config rms_norm_eps string": (_config(rms_norm_eps="1e-6x"), r"rms_norm_eps: expected a number.*got \"1e-6x\""),
+    "config rope_scaling string": (_config(rope_scaling="linear"), r"rope_scaling: expected an object or null, got \"linear\""),
+    "config rope_theta negative": (_config(rope_theta=-1), r"rope_theta: expected a positive number"),
+    "config heads boolean": (_config(num_attention_heads=True), r"num_attention_heads: expected a positive integer"),
+    "config heads zero": (_config(num_attention_heads=0), r"num_attention_heads: expected a positive integer"),
+    "config eos list of strings": (_config(eos_token_id=["</s>"]), r"eos_token_id: expected a token id"),
+    "config 5.x rope_parameters string": (_config(rope_parameters="default"), r"rope_parameters: expected an object or null"),
+    "config 5.x rope_theta string": (_config(rope_parameters={"rope_theta": "1e4"}), r"rope_parameters\.rope_theta: expected a positive number"),
+    "config bias as string": (_config(attention_bias="no"), r"attention_bias: expected true or false"),
+    "config silu": (_config(hidden_act="silu"), r"hidden_act is 'silu'"),
+    "config untied": (_config(tie_word_embeddings=False), r"tie_word_embeddings is false"),
+    "config rope scaling used": (_config(rope_scaling={"rope_type": "linear", "factor": 2.0}), r"rope scaling 'linear' is not supported"),
+    "config contradicts shapes": (_config(hidden_size=1024), r"contradicts the weights: hidden_size=1024"),
+    "config not JSON": (_write("config.json", "{\"model_type\": "), r"config\.json: not valid JSON"),
+    "config a list": (_write("config.json", "[1, 2]"), r"config\.json: expected a JSON object, got list"),
+    "config invalid UTF-8": (_write("config.json", b"{\"model_type\": \"phonelm\xff\"}"), r"config\.json: not valid UTF-8 text \(byte 0xff"),
+    # safetensors header
+    "header is a JSON list": (_header([1, 2, 3]), r"safetensors header \(expected a JSON object, got list\)"),
+    "header entry is a number": (_header({"model.embed_tokens.weight": 5}), r"tensor model\.embed_tokens\.weight: expected an object"),
+    "header shape is a string": (_header({"w": {"dtype": "F32", "shape": "2x2", "data_offsets": [0, 16]}}), r"tensor w: shape: expected a list of non-negative integers"),
+    "header offsets reversed": (_header({"w": {"dtype": "F32", "shape": [2], "data_offsets": [8, 0]}}), r"tensor w: data_offsets: expected \[begin, end\] with begin <= end"),
+    "header bytes do not fit shape": (_header({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 8]}}), r"tensor w: shape \[4\] of F32 needs 16 bytes"),
+    "header past end of file": (_header({"w": {"dtype": "F32", "shape": [1000], "data_offsets": [0, 4000]}}), r"truncated safetensors file"),
+    "header not JSON": (_write("model.safetensors", struct.pack("<Q", 4) + b"{{{{"), r"corrupt safetensors header \(not JSON\)"),
+    "header length absurd": (_write("model.safetensors", struct.pack("<Q", 1 << 62) + b"{}"), r"corrupt safetensors header \(claims"),
+    "weights truncated": (_truncate, r"truncated safetensors file"),
+    "weights empty file": (_write("model.safetensors", b""), r"truncated safetensors file \(0 bytes\)"),
+    "weights NaN": (_nan_weight, r"model\.norm\.weight has 1 NaN/Inf values"),
+    "weights is a directory": (_weights_dir, r"model\.safetensors: is a directory, expected the weights file"),
+    "weights symlink loop": (_symlink_loop, r"model\.safetensors: cannot be read .*symlink loop"),
+    "weights broken symlink": (_broken_link, r"a broken symbolic link"),
+    # shard index
+    "index weight_map a list": (_sharded(["model-00001-of-00001.safetensors"]), r"index\.json: weight_map: expected an object mapping tensor names"),
+    "index escapes the directory": (_sharded({"model.embed_tokens.weight": "../../etc/passwd"}), r"shard file names without path separators"),
+    "index shard missing": (_sharded({"model.embed_tokens.weight": "model-00009-of-00009.safetensors"}), r"shard model-00009-of-00009\.safetensors listed in .* is missing"),
+    # tokenizer files and templates
+    "tokenizer.json a list": (_write("tokenizer.json", "[]"), r"tokenizer\.json: expected a JSON object, got list"),
+    "tokenizer.json model a string": (_write("tokenizer.json", "{\"model\": \"BPE\"}"), r"tokenizer\.json: model: expected an object"),
+    "tokenizer.json not JSON": (_write("tokenizer.json", "{"), r"tokenizer\.json: not valid JSON"),
+    "tokenizer_config a list": (_tokenizer_config([1]), r"tokenizer_config\.json: expected a JSON object"),
+    "chat_template a number": (_tokenizer_config({"chat_template": 5}), r"chat_template: expected a string"),
+    "chat_template broken syntax": (_tokenizer_config({"chat_template": "{% for m in messages %}{{ m.content }"}), r"chat_template: invalid template \(line 1"),
+    # pickles
+    "pickle refused": (_pickle(False), r"is a pickle, which can run code when loaded; convert it to safetensors or pass --allow-pickle$"),
+}
+
+
+@pytest.fixture
+def ckdir(random_checkpoint, tmp_path):
+    d = tmp_path / "ck"
+    shutil.copytree(random_checkpoint, d)
+    return d
+
+
+@pytest.mark.parametrize("case", list(CHECKPOINT_CASES))
+def test_a_broken_checkpoint_is_one_error_line(case, ckdir):
+    edit, match = CHECKPOINT_CASES[case]
+    edit(ckdir)
+    fails(["info", ckdir], near=ckdir.parent, match=match)
+
+
+def test_a_malicious_pickle_is_refused_with_the_real_reason(ckdir, monkeypatch):
+    _pickle(True)(ckdir)
+    monkeypatch.chdir(ckdir)
+    line = fails(["info", ckdir, "--allow-pickle"], near=ckdir.parent, match=r"weights_only=True \(.*(system|posix)")
+    assert "do those steps only if" not in line
+    assert not (ckdir / "PWNED").exists()
+
+
+def test_a_sandbox_violating_chat_template_is_one_error_line(ckdir):
+    _tokenizer_config({"chat_template": "{{ ''.__class__.__mro__[1].__subclasses__() }}"})(ckdir)
+    fails(["chat", ckdir, "-p", "hi", "--max-new-tokens", "1"], near=ckdir.parent,
+          match=r"the chat template was stopped by the sandbox")
+
+
+def test_a_missing_checkpoint_is_one_error_line(tmp_path):
+    fails(["info", tmp_path / "nope"], near=tmp_path, match=r"no such checkpoint directory or file")
+
+
+# -- usage errors: click's, in the same one-line format -------------------------------------
+
+USAGE_CASES = {
+    "unknown option": (["info", "--bogus"], r"No such option '--bogus'.*see 'phonelm-export info --help'"),
+    "unknown command": (["exprot"], r"No such command 'exprot'"),
+    "bad choice": (["call", "--split", "sideways", "x"], r"Invalid value for '--split'"),
+    "not an integer": (["call", "-k", "many", "x"], r"Invalid value for '-k'"),
+    "missing option value": (["call", "--calls"], r"Option '--calls' requires an argument"),
+}
+
+
+@pytest.mark.parametrize("case", list(USAGE_CASES))
+def test_a_usage_error_is_one_line_not_a_usage_block(case, tmp_path):
+    args, match = USAGE_CASES[case]
+    fails(args, near=tmp_path, match=match)
+
+
+# -- model outputs handed to `call --calls`: the parser and mapper bound what they accept ------
+
+CALL_CASES = {
+    "5000-digit integer": ('ACTION_SET_ALARM(EXTRA_HOUR=' + "9" * 5000 + ', EXTRA_MINUTES=0)', r"number out of range"),
+    "nested 100 deep": ('web_search(query=' + "[" * 100 + "]" * 100 + ')', r"nested deeper than 32"),
+    "unterminated string": ('dial(phone_number="123)', r"unterminated string"),
+    "eval attempt": ('__import__("os").system("touch PWNED")', r"line 1, column"),
+    "positional argument": ('dial("123")', r"positional arguments are not accepted"),
+}
+
+
+@pytest.mark.parametrize("case", list(CALL_CASES))
+def test_a_hostile_model_output_is_reported_as_a_parse_error(case, tmp_path, monkeypatch):
+    """`call --calls` reports what the model wrote: an output that does not parse is a result
+    (exit 0, "parse_error"), never a crash, and nothing in it is executed."""
+    text, match = CALL_CASES[case]
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["call", "--calls", text, "--json"])
+    assert r.exit_code == 0 and "Traceback" not in r.stderr, r.stderr
+    assert re.search(match, json.loads(r.stdout)["parse_error"])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("duration", ["9" * 400 + " hours", "1" + "0" * 400 + " seconds", "99999999999999999999999 minutes"])
+def test_an_absurd_timer_duration_is_a_mapping_error_not_a_crash(duration):
+    r = CliRunner().invoke(main, ["call", "--calls", f'ACTION_SET_TIMER(duration="{duration}")', "--json"])
+    assert r.exit_code == 0 and "Traceback" not in r.stderr, r.stderr
+    (step,) = json.loads(r.stdout)["intents"]
+    assert step["error"]["code"] == "bad_value" and "must be 1 second to 24 hours" in step["error"]["message"]
+
+
+# -- text that is not UTF-8 ---------------------------------------------------------------
+
+def test_invalid_utf8_on_the_command_line_is_one_error_line(tmp_path):
+    # what Python makes of the argv bytes b"set a timer \xff" (surrogateescape)
+    arg = b"set a timer \xff".decode("utf-8", "surrogateescape")
+    fails(["call", "--calls", arg], near=tmp_path, match=r"argument 3 is not valid UTF-8 text \(byte 0xff")
+
+
+def test_invalid_utf8_on_stdin_is_one_error_line(tmp_path):
+    fails(["call", "--calls", "-"], near=tmp_path, input=b"dial(phone_number=\"\xff\")\n",
+          match=r"not valid UTF-8")
+
+
+def test_invalid_utf8_text_file_is_one_error_line(tmp_path):
+    text = tmp_path / "heldout.txt"
+    text.write_bytes(b"fine text \xc3\x28 broken")
+    out = tmp_path / "report"
+    fails(["verify", "--backends", "none", "--text", text, "-o", out], near=tmp_path, match=r"not valid UTF-8")
