@@ -3,7 +3,8 @@
 android_demo/engine-llamacpp's JNI bridge (the C++ file the NDK compiles) is built with g++
 against Debian sid's libllama-dev and the JDK's jni.h; its Java class (LlamaCppEngine) is loaded by
 the JVM and driven by the Java core (android_demo/core) through the chat and intent flows, on a
-GGUF that ``phonelm-export gguf`` wrote from the bundled model. The JUnit test
+app bundle that ``phonelm-export android --engine gguf`` wrote from the bundled model (its compat
+GGUF, prompts, functions and settings, read as the app reads them). The JUnit test
 (engine-llamacpp/src/hostTest) compares with what this file computes in Python: the PyTorch
 reference's greedy replies and ``phonelm-export call``'s intents for the same prompts and queries.
 
@@ -42,7 +43,6 @@ CHAT = [
 ]
 CHAT_MAX_NEW = 40
 CALL_QUERIES = ["wake me up at 7:30", "call Anna", "send an email to bob@example.com saying hello"]
-CALL_DOCS, CALL_MAX_NEW = 3, 160
 # short-lived JVMs on a busy 2-core machine: the C1 compiler alone starts several times faster
 FAST_JVM = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
 
@@ -83,18 +83,21 @@ def chroot():
 
 
 @pytest.fixture(scope="module")
-def gguf(tmp_path_factory):
-    """The bundled model as an f32 compat GGUF, by the CLI (f32: the greedy replies are compared token for token)."""
+def bundle(tmp_path_factory):
+    """The app bundle of the bundled model with an f32 GGUF in the default compat encoding, by the CLI
+    (f32: the greedy replies are compared token for token with the fp32 reference)."""
     from phonelm_export.cli import main
 
-    out = tmp_path_factory.mktemp("jni-gguf") / "phonelm-tiny-call.gguf"
-    r = CliRunner().invoke(main, ["gguf", "--recipe", "f32", "-o", str(out)])
+    out = tmp_path_factory.mktemp("jni-bundle") / "bundle"
+    r = CliRunner().invoke(main, ["android", "--engine", "gguf", "--recipe", "f32", "-o", str(out), "--json"])
     assert r.exit_code == 0, r.output
+    cfg = json.loads((out / "phonelm-app.json").read_text())
+    assert cfg["export"]["encoding"] == "compat" and (out / cfg["model"]).is_file()
     return out
 
 
 @pytest.fixture(scope="module")
-def expected():
+def expected(bundle):
     """What the JUnit test must reproduce: the PyTorch reference's greedy chat replies and the desktop
     intent flow (``phonelm-export call``'s run_call) for the same prompts and queries."""
     from phonelm_export.chat_cli import open_runner
@@ -111,14 +114,16 @@ def expected():
         # llama.cpp's pieces render control tokens as nothing: HF's skip_special_tokens does the same
         chat.append({"messages": messages, "prompt": prompt, "prompt_ids": ids, "max_new_tokens": CHAT_MAX_NEW,
                      "reply": tok.decode(reply, skip_special_tokens=True), "reply_tokens": len(reply)})
+    cfg = json.loads((bundle / "phonelm-app.json").read_text())
+    k, max_new = cfg["intents"]["retrieval_k"], cfg["sampling"]["max_new_tokens"]  # what the app uses
     calls = []
     for q in CALL_QUERIES:
         # constrain=False: the app's CallFlow decodes freely (PhoneLM's own demo does too), so the twin does
-        res = run_call(runner, q, k=CALL_DOCS, max_new_tokens=CALL_MAX_NEW, **_unconstrained(run_call)).to_json()
+        res = run_call(runner, q, k=k, max_new_tokens=max_new, **_unconstrained(run_call)).to_json()
         calls.append({**{k: res[k] for k in ("query", "functions", "output", "parse_error", "intents", "ok")},
                       "prompt_ids": prompt_ids(tok, q, res["functions"])})
     assert any(c["ok"] for c in calls), "the bundled model should map at least one of these queries"
-    return {"chat": chat, "calls": calls, "call_docs": CALL_DOCS, "call_max_new_tokens": CALL_MAX_NEW}
+    return {"chat": chat, "calls": calls}
 
 
 @pytest.fixture(scope="module")
@@ -163,27 +168,27 @@ def _classpath(root: Path) -> str:
     return ":".join(f"/usr/share/java/{j}" for j in jars)
 
 
-def _junit(chroot, work: Path, gguf: Path, expected: dict, test_class: str = "org.phonelm.demo.engine.llamacpp.LlamaCppEngineHostTest"):
-    shutil.copy(gguf, work / "model.gguf")
+def _junit(chroot, work: Path, bundle: Path, expected: dict, test_class: str = "org.phonelm.demo.engine.llamacpp.LlamaCppEngineHostTest"):
+    if not (work / "bundle").exists():
+        shutil.copytree(bundle, work / "bundle")
     (work / "expected.json").write_text(json.dumps(expected, ensure_ascii=False), encoding="utf-8")
-    props = [f"-Dphonelm.gguf={WORK}/model.gguf", f"-Dphonelm.expected={WORK}/expected.json",
-             f"-Dphonelm.functions={REPO_IN}/phonelm_export/intents/data/functions.json", f"-Djava.library.path={WORK}/lib"]
+    props = [f"-Dphonelm.bundle={WORK}/bundle", f"-Dphonelm.expected={WORK}/expected.json", f"-Djava.library.path={WORK}/lib"]
     # --enable-native-access: the JDK (22+) warns about System.loadLibrary in unnamed modules otherwise
     r = _in_chroot(["java", *FAST_JVM, "--enable-native-access=ALL-UNNAMED", *props, "-cp", f"{WORK}/classes:{_classpath(chroot)}", "org.junit.runner.JUnitCore", test_class],
                    work)
     return r.returncode, r.stdout + r.stderr
 
 
-def test_jni_engine_runs_chat_and_intent_flows_like_python(chroot, built, gguf, expected):
-    rc, out = _junit(chroot, built, gguf, expected)
+def test_jni_engine_runs_chat_and_intent_flows_like_python(chroot, built, bundle, expected):
+    rc, out = _junit(chroot, built, bundle, expected)
     assert rc == 0, out[-8000:]
     m = re.search(r"^OK \((\d+) tests\)", out, re.M)
-    assert m and int(m.group(1)) == 9, out[-4000:]
+    assert m and int(m.group(1)) >= 10, out[-4000:]
 
 
-def test_jni_engine_test_fails_on_a_wrong_expected_reply(chroot, built, gguf, expected):
+def test_jni_engine_test_fails_on_a_wrong_expected_reply(chroot, built, bundle, expected):
     """The JUnit test really compares: one changed reference reply makes it fail, naming the reply."""
     bad = json.loads(json.dumps(expected))
     bad["chat"][1]["reply"] += " (changed)"
-    rc, out = _junit(chroot, built, gguf, bad)
+    rc, out = _junit(chroot, built, bundle, bad)
     assert rc != 0 and "reply 1" in out, out[-4000:]

@@ -30,18 +30,21 @@ import org.phonelm.demo.core.Values;
 
 /**
  * The app's llama.cpp engine on the JVM: this module's Java class and JNI bridge (built for the
- * host against a stock libllama), driven by the Java core, on a GGUF that phonelm-export wrote.
+ * host against a stock libllama), driven by the Java core, on the app bundle that
+ * {@code phonelm-export android --engine gguf} wrote (its GGUF, prompts, functions and settings,
+ * read as the app's AppConfig reads them).
  * The expected values come from the Python side (tests/test_android_jni.py): the PyTorch
  * reference's greedy replies and the desktop intent flow ({@code phonelm-export call}) for the
  * same prompts and queries. Not a Gradle unit test (the host library is not built there), so
  * it lives in its own source set, like core/src/sdkTest.
  *
- * <p>System properties: phonelm.gguf (the model), phonelm.expected (the Python side's JSON),
- * phonelm.functions (functions.json); java.library.path must hold libphonelm_llama.so.
+ * <p>System properties: phonelm.bundle (the bundle directory), phonelm.expected (the Python side's
+ * JSON); java.library.path must hold libphonelm_llama.so.
  */
 public class LlamaCppEngineHostTest {
     private static LlamaCppEngine engine;
-    private static JSONObject expected;
+    private static JSONObject expected, config;
+    private static File bundle, model;
     private static FunctionSchema schema;
 
     private static String property(String name) {
@@ -57,9 +60,12 @@ public class LlamaCppEngineHostTest {
     @BeforeClass
     public static void load() throws IOException, JSONException {
         expected = new JSONObject(read(property("phonelm.expected")));
-        schema = FunctionSchema.fromJson(read(property("phonelm.functions")));
+        bundle = new File(property("phonelm.bundle"));
+        config = new JSONObject(read(new File(bundle, "phonelm-app.json").getPath()));
+        schema = FunctionSchema.fromJson(read(new File(bundle, config.getJSONObject("intents").optString("functions_file", "functions.json")).getPath()));
+        model = new File(bundle, config.getString("model"));
         // one thread: on a tiny model and a shared 2-core machine, a second thread only adds waiting (measured 2x slower)
-        engine = new LlamaCppEngine(new File(property("phonelm.gguf")), 2048, 1);
+        engine = new LlamaCppEngine(model, 2048, 1);
     }
 
     @AfterClass
@@ -123,12 +129,15 @@ public class LlamaCppEngineHostTest {
     public void intentFlowMapsEachQueryToThePythonFlowsIntents() throws Exception {
         JSONArray cases = expected.getJSONArray("calls");
         assertTrue(cases.length() >= 2);
-        CallFlow flow = new CallFlow(schema, Prompts.defaults(), expected.getInt("call_docs"));
+        // as the app sets it up (AppConfig, MainActivity): the bundle's call prompt, retrieval k and token budget
+        CallFlow flow = new CallFlow(schema, Prompts.fromJson(config.getJSONObject("prompts").getJSONObject("call")),
+                config.getJSONObject("intents").getInt("retrieval_k"));
+        int maxNew = config.getJSONObject("sampling").getInt("max_new_tokens");
         int okCount = 0;
         for (int k = 0; k < cases.length(); k++) {
             JSONObject c = cases.getJSONObject(k);
             String query = c.getString("query");
-            CallFlow.Outcome out = flow.ask(engine, query, expected.getInt("call_max_new_tokens"), "UTC", null);
+            CallFlow.Outcome out = flow.ask(engine, query, maxNew, "UTC", null);
             assertEquals(query, Values.fromOrgJson(c.getJSONArray("functions")), out.functions);
             String prompt = Prompts.renderChat(flow.messages(query, out.functions), true);
             assertArrayEquals(query + ": prompt ids", ints(c.getJSONArray("prompt_ids")), engine.tokenize(prompt));
@@ -142,6 +151,21 @@ public class LlamaCppEngineHostTest {
             if (out.ok()) okCount++;
         }
         assertTrue("at least one query becomes intents (else the comparison shows little)", okCount >= 1);
+    }
+
+    @Test
+    public void theAppsConstructorRunsTheBundlesModel() throws Exception {
+        // what EngineFactory calls by reflection for a bundle with engine "gguf"
+        assertEquals("gguf", config.getString("engine"));
+        LlamaCppEngine app = (LlamaCppEngine) Class.forName("org.phonelm.demo.engine.llamacpp.LlamaCppEngine")
+                .getConstructor(File.class, JSONObject.class).newInstance(bundle, config);
+        try {
+            assertEquals("llama.cpp", app.name());
+            JSONObject c = expected.getJSONArray("chat").getJSONObject(0);
+            assertEquals(c.getString("reply"), app.generate(messages(c.getJSONArray("messages")), c.getInt("max_new_tokens"), null).text);
+        } finally {
+            app.close();
+        }
     }
 
     private static List<ChatMessage> ask(String text) {
@@ -197,7 +221,7 @@ public class LlamaCppEngineHostTest {
 
     @Test
     public void aPromptLongerThanTheContextIsRejected() throws Exception {
-        LlamaCppEngine small = new LlamaCppEngine(new File(property("phonelm.gguf")), 32, 1);
+        LlamaCppEngine small = new LlamaCppEngine(model, 32, 1);
         try {
             StringBuilder longText = new StringBuilder();
             for (int k = 0; k < 1200; k++) longText.append("word ");  // llama.cpp may pad a small context up to 256
@@ -219,7 +243,7 @@ public class LlamaCppEngineHostTest {
     @Test
     public void aMissingModelFileIsAnError() {
         try {
-            new LlamaCppEngine(new File(property("phonelm.gguf") + ".missing"), 64, 1);
+            new LlamaCppEngine(new File(model.getPath() + ".missing"), 64, 1);
             fail("loaded a missing file");
         } catch (IllegalArgumentException e) {
             assertTrue(e.getMessage().contains("no GGUF file"));
