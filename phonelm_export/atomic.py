@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .errors import OutputError, OutputExistsError, describe_os_error
 
@@ -146,24 +146,33 @@ def _first_entry(path: Path) -> str:
     return min((e.name for e in os.scandir(path)), default="?")
 
 
-def check_output(path: Path, force: bool, *, directory: bool | None = None, kind: ArtifactKind | None = None) -> None:
-    """An existing output needs --force, and --force only replaces what is ours."""
-    path = Path(path)
+def check_output(path: Path, force: bool, *, directory: bool | None = None, kind: ArtifactKind | None = None,
+                 recognizes: Callable[[Path], bool] | None = None) -> None:
+    """Everything about one output that can be known before the work starts: its directory
+    exists and is writable, an existing output needs --force, and --force only replaces what is
+    ours (``kind``, or a backend's ``recognizes(path)`` for a file artifact)."""
+    path = Path(path).expanduser().absolute()
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise OutputError(f"{parent}: output directory {what}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        # access(2) answers for this user, and reports a read-only mount even to root
+        why = "read-only file system" if _read_only_mount(parent) else "permission denied"
+        raise OutputError(f"{parent}: cannot write the output here ({why})")
     if os.path.lexists(path):
         if not force:
             raise OutputExistsError(f"{path} exists; pass --force to overwrite it")
         check_replaceable(path, directory=directory, kind=kind)
+        if recognizes is not None and not path.is_dir() and not path.is_symlink() and not recognizes(path):
+            raise OutputError(f"{path} is not a previous output of this kind; refusing to replace it with --force")
 
 
-def _probe_writable(parent: Path) -> None:
-    """Create and remove a file in ``parent``: the real test (root ignores permission bits, but
-    not a read-only mount; os.access() answers neither reliably)."""
+def _read_only_mount(p: Path) -> bool:
     try:
-        fd, name = tempfile.mkstemp(prefix=".phonelm-export-probe-", dir=parent)
-    except OSError as e:
-        raise OutputError(f"{parent}: cannot write the output here ({describe_os_error(e).split(': ', 1)[-1]})") from None
-    os.close(fd)
-    os.unlink(name)
+        return bool(os.statvfs(p).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -179,17 +188,14 @@ class Output:
 
 def check_outputs(outputs: Iterable[Output | Path], force: bool) -> None:
     """Everything about the outputs that can be known before the work: each parent exists and
-    is writable, existing outputs are --force-able, and the free space suffices."""
+    is writable, existing outputs are --force-able, and the free space suffices (outputs on
+    one file system add up)."""
     needed: dict[int, tuple[Path, int]] = {}
     for o in outputs:
         o = o if isinstance(o, Output) else Output(Path(o))
         path = Path(o.path).expanduser().absolute()
         parent = path.parent
-        if not parent.is_dir():
-            what = "is not a directory" if parent.exists() else "does not exist"
-            raise OutputError(f"{parent}: output directory {what}")
         check_output(path, force, directory=o.directory, kind=o.kind)
-        _probe_writable(parent)
         if o.size_bytes:
             dev = parent.stat().st_dev
             prev = needed.get(dev, (parent, 0))
@@ -246,8 +252,6 @@ def atomic_output(path: str | Path, *, force: bool = False, directory: bool = Fa
                   kind: ArtifactKind | None = None) -> Iterator[Path]:
     """Yield a temporary path (a file or an empty directory) that becomes ``path`` on success."""
     path = Path(path).expanduser().absolute()
-    if not path.parent.is_dir():
-        raise OutputError(f"{path.parent}: output directory does not exist")
     check_output(path, force, directory=directory, kind=kind)
     prefix = f".{path.name}.tmp-"
     # mkdtemp/mkstemp create private (0700/0600) paths; an export should get the permissions
@@ -281,7 +285,7 @@ def atomic_output(path: str | Path, *, force: bool = False, directory: bool = Fa
     except OSError as e:
         _remove(tmp)
         if _is_disk_full(e):
-            raise OutputError(f"{path}: the disk is full ({describe_os_error(e)}); nothing was written") from None
+            raise OutputError(f"{path}: no space left on the device holding {path.parent}; nothing was written") from None
         raise
     except BaseException:
         _remove(tmp)

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from phonelm_export.errors import MissingExtra
+from phonelm_export.errors import InputTextError, MissingExtra
 
 
 @dataclass
@@ -53,6 +53,19 @@ def sample_next(logits: np.ndarray, sampling: Sampling, rng: np.random.Generator
         q[keep] = p[keep]
         p = q / q.sum()
     return int(rng.choice(len(p), p=p))
+
+
+def fit_to_context(n_prompt: int, max_new_tokens: int, limit: int | None) -> int:
+    """The reply budget that fits beside an ``n_prompt``-token prompt; every runner refuses a
+    prompt that leaves no room (the same words everywhere, before any compute)."""
+    if limit is None:
+        return max_new_tokens
+    if n_prompt >= limit:
+        raise InputTextError(
+            f"the prompt is {n_prompt} tokens but the model's context holds {limit}; shorten it "
+            "(or export with a longer context)"
+        )
+    return min(max_new_tokens, limit - n_prompt)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -97,6 +110,19 @@ class Runner(ABC):
     stop_ids: tuple[int, ...] = (2, 0)
     #: encode(text) -> ids, decode(ids) -> str, render_chat(messages, add_generation_prompt) -> str
     tokenizer = None
+    #: tokens the runtime holds, prompt and reply together; None: see :meth:`context_limit`
+    context_length: int | None = None
+
+    def context_limit(self) -> int | None:
+        """How many tokens fit: ``context_length`` when the runner sets it, else what the
+        runner's own attributes say (llama.cpp's n_ctx, the program's max_context, MLC's
+        compiled context_window, the reference model's max_position_embeddings)."""
+        for attr in ("context_length", "n_ctx", "max_context", "context_window"):
+            v = getattr(self, attr, None)
+            if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+                return v
+        v = getattr(getattr(getattr(self, "model", None), "config", None), "max_position_embeddings", None)
+        return v if isinstance(v, int) and v > 0 else None
 
     @abstractmethod
     def logits(self, ids: Sequence[int]) -> np.ndarray:
@@ -124,9 +150,11 @@ class Runner(ABC):
     ) -> list[int]:
         """Tokens after the prompt, stopping at a stop id (not included) or the budget."""
         sampling = sampling or Sampling()
+        prompt_ids = list(prompt_ids)
+        max_new_tokens = fit_to_context(len(prompt_ids), max_new_tokens, self.context_limit())
         rng = np.random.default_rng(sampling.seed)
         self.reset()
-        row = self.prefill(list(prompt_ids))
+        row = self.prefill(prompt_ids)
         out: list[int] = []
         for _ in range(max_new_tokens):
             tok = sample_next(row, sampling, rng)

@@ -290,3 +290,135 @@ def test_invalid_utf8_text_file_is_one_error_line(tmp_path):
     text.write_bytes(b"fine text \xc3\x28 broken")
     out = tmp_path / "report"
     fails(["verify", "--backends", "none", "--text", text, "-o", out], near=tmp_path, match=r"not valid UTF-8")
+
+
+# -- outputs: checked before any work; --force replaces only what is ours ----------------------
+
+def _export(backend: str, out, *extra):
+    recipe = {"gguf": "f32", "executorch": "fp32", "mlc": "q0f32"}[backend]
+    return [backend, "--recipe", recipe, "-o", out, "-q", *extra]
+
+
+@pytest.fixture
+def user_dir(tmp_path):
+    """A directory of the user's own files (the data-loss case of issue 12)."""
+    d = tmp_path / "work"
+    d.mkdir()
+    (d / "thesis.docx").write_text("years of work")
+    (d / "notes").mkdir()
+    (d / "notes" / "todo.txt").write_text("buy milk")
+    return d
+
+
+def test_force_never_replaces_the_current_directory(user_dir, monkeypatch):
+    monkeypatch.chdir(user_dir)
+    fails(_export("mlc", ".", "--force"), near=user_dir.parent, match=r"is the current directory; refusing to replace it even with --force")
+
+
+def test_force_never_replaces_a_directory_of_user_files(user_dir):
+    fails(_export("mlc", user_dir, "--force"), near=user_dir.parent,
+          match=r"holds files that are not a previous .*\(notes\); refusing to replace it with --force")
+
+
+@pytest.mark.parametrize("where", ["home", "parent of cwd"])
+def test_force_never_replaces_home_or_a_parent(where, user_dir, monkeypatch):
+    monkeypatch.chdir(user_dir / "notes")
+    monkeypatch.setenv("HOME", str(user_dir))
+    target = user_dir if where == "home" else user_dir.parent
+    fails(_export("mlc", target, "--force"), near=user_dir.parent, match=r"refusing to replace it even with --force")
+
+
+@pytest.mark.parametrize("backend", ["gguf", "executorch", "mlc"])
+def test_a_missing_output_directory_fails_before_any_work(backend, tmp_path):
+    fails(_export(backend, tmp_path / "missing_dir" / "model.out"), near=tmp_path,
+          match=r"missing_dir: output directory does not exist")
+
+
+def test_an_output_under_a_file_is_one_error_line(tmp_path):
+    (tmp_path / "file").write_text("x")
+    fails(_export("gguf", tmp_path / "file" / "m.gguf"), near=tmp_path, match=r"output directory is not a directory")
+
+
+def test_an_existing_output_needs_force(tmp_path):
+    (tmp_path / "m.gguf").write_bytes(b"GGUF old")
+    fails(_export("gguf", tmp_path / "m.gguf"), near=tmp_path, match=r"exists; pass --force to overwrite it")
+
+
+def test_a_directory_as_a_file_output_is_one_line_not_a_usage_block(tmp_path):
+    (tmp_path / "out").mkdir()
+    line = fails(_export("gguf", tmp_path / "out"), near=tmp_path, match=r"is a directory")
+    assert "Usage:" not in line
+
+
+def test_a_prompt_longer_than_the_context_is_refused_by_the_reference(tmp_path):
+    """The bundled model holds 1,024 tokens; a 3,000-word prompt used to run for a minute and
+    print garbage through the PyTorch reference (the GGUF runner refused it)."""
+    fails(["chat", "-p", "word " * 3000, "--max-new-tokens", "2"], near=tmp_path,
+          match=r"the prompt is \d+ tokens but the model's context holds 1024")
+
+
+def _run_cli(args, **kw):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "phonelm_export", *map(str, args)], capture_output=True, text=True,
+                          timeout=600, **kw)
+
+
+def _one_error(p, status=2) -> str:
+    errors = [ln for ln in p.stderr.splitlines() if ln.startswith("error:")]
+    assert p.returncode == status and len(errors) == 1 and "Traceback" not in p.stderr, p.stderr
+    return errors[0]
+
+
+def test_a_read_only_directory_is_one_error_line_without_root_privileges(tmp_path):
+    """Root ignores permission bits, so the check runs with CAP_DAC_OVERRIDE dropped (capsh)."""
+    capsh = shutil.which("capsh")
+    if os.geteuid() != 0 or capsh is None:
+        pytest.skip("needs root and capsh to drop the capabilities that bypass permissions" if capsh else "capsh not installed")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    import shlex
+    import sys
+
+    cmd = shlex.join([sys.executable, "-m", "phonelm_export", *_export("gguf", str(ro / "m.gguf"))])
+    p = _run_cli_shell([capsh, "--drop=cap_dac_override,cap_dac_read_search", "--", "-c", cmd])
+    assert re.search(r"ro: cannot write the output here \(permission denied\)", _one_error(p))
+    assert list(ro.iterdir()) == []
+
+
+def _run_cli_shell(argv):
+    import subprocess
+
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 4 MB tmpfs (the f32 GGUF of the test checkpoint is larger), when this machine lets the
+    test mount one."""
+    import subprocess
+
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_full_disk_is_one_error_line_and_leaves_nothing(small_tmpfs, random_checkpoint):
+    big = random_checkpoint.parent / "big"
+    if not big.exists():
+        from phonelm_export.random_model import make_random_checkpoint
+
+        make_random_checkpoint(big, hidden_size=256, intermediate_size=512, num_hidden_layers=4, seed=3)
+    p = _run_cli([*_export("gguf", small_tmpfs / "m.gguf"), big])
+    assert re.search(r"m\.gguf: no space left on the device holding .*; nothing was written", _one_error(p))
+    assert list(small_tmpfs.iterdir()) == []
