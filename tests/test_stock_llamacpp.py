@@ -12,7 +12,9 @@ from the bundled model (default ``--arch compat``):
   49,152-token vocabulary;
 * ``llama-server`` renders the ChatML template embedded in the file exactly as we do, and replies;
 * ``llama-quantize`` requantizes our f16 file to q8_0 and q4_0, which load and keep perplexity;
-* ``--arch native`` files are refused with llama.cpp's "unknown model architecture" error.
+* ``--arch native`` files are refused with llama.cpp's "unknown model architecture" error;
+* and two documented llama.cpp behaviours hold exactly: the tool's escape processing of its input, and
+  its end-of-generation set (``<reponame>`` included, by llama.cpp's own text heuristics).
 
 The tools run in a private mount namespace (``unshare``) with the test's directory bound in, so no
 mount outlives a test; ``llama-server`` listens on 127.0.0.1 only and is always shut down.
@@ -367,3 +369,13 @@ def test_native_file_is_refused_with_unknown_architecture(sid, files):
     r = sid.run("llama-completion", "-m", sid.inside(files["native"]), "-p", "hi", "-n", "1", "-no-cnv", check=False)
     assert r.returncode != 0
     assert "unknown model architecture: 'phonelm'" in r.stdout + r.stderr
+
+
+def test_end_of_generation_set_is_ours_plus_reponame(sid, files, reference):
+    """llama.cpp decides end-of-generation tokens by their text: <|endoftext|> and <|im_end|> (our
+    stop ids) and also <reponame>, which it takes for a fill-in-the-middle repo token (Granite's
+    spelling) — every FIM token ends generation there. Documented in the README; metadata cannot
+    switch that heuristic off without lying about a FIM token."""
+    r = sid.run("llama-completion", "-m", sid.inside(files["f32"]), "-p", "hi", "-n", "1", "-no-cnv", "-lv", "4")
+    eog = sorted(int(m) for m in re.findall(r"EOG token\s+=\s+(\d+) ", r.stdout + r.stderr))
+    assert eog == sorted({*reference.stop_ids, reference.tokenizer.token_to_id("<reponame>")}) == [0, 2, 4]
