@@ -165,10 +165,6 @@ class Server:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return json.load(r)
 
-    def get(self, path: str, timeout: float = 30) -> dict:
-        with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
-            return json.load(r)
-
     def greedy(self, ids: list[int], n: int) -> dict:
         return self.post("/completion", {"prompt": ids, "n_predict": n, "temperature": 0, "top_k": 1,
                                          "return_tokens": True, "cache_prompt": False})
