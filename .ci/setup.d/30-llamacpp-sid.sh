@@ -22,13 +22,15 @@ exec 9>"$CACHE/sid-chroot.lock"
 flock 9
 
 start=$(date +%s)
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
 # Every package in PACKAGES installed? (the marker alone is not enough: the list may grow)
 chroot_has_all() {
   [ -f "$MARKER" ] || return 1
   local p
   for p in "${PACKAGES[@]}"; do
-    chroot "$ROOT" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || return 1
+    $SUDO chroot "$ROOT" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || return 1
   done
 }
 
@@ -36,9 +38,6 @@ if chroot_has_all; then
   echo "llamacpp-sid: cached chroot at $ROOT ($(cat "$MARKER"))"
   exit 0
 fi
-
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
 # The Debian archive mirror the host's apt uses: first non-security Debian URI in sources.list(.d).
 host_mirror() {
@@ -103,10 +102,10 @@ in_chroot apt-get update -qq
 in_chroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
 in_chroot apt-get clean
 # Every tool the tests call must be there (a renamed binary should fail here, not in a test).
-for tool in llama-cli llama-server llama-perplexity llama-tokenize llama-quantize llama-bench; do
+for tool in llama-cli llama-completion llama-server llama-perplexity llama-tokenize llama-quantize llama-bench; do
   [ -x "$ROOT/usr/bin/$tool" ] || { echo "error: llamacpp-sid: $tool missing from llama.cpp-tools" >&2; exit 1; }
 done
-version="$(chroot "$ROOT" dpkg-query -W -f='${Version}' llama.cpp-tools)"
+version="$($SUDO chroot "$ROOT" dpkg-query -W -f='${Version}' llama.cpp-tools)"
 echo "llama.cpp-tools $version" | $SUDO tee "$MARKER.tmp" >/dev/null
 $SUDO mv "$MARKER.tmp" "$MARKER"
 echo "llamacpp-sid: chroot ready at $ROOT (llama.cpp-tools $version) in $(( $(date +%s) - start )) s"
