@@ -220,6 +220,38 @@ public class LlamaCppEngineHostTest {
     }
 
     @Test
+    public void stopFromAnotherThreadEndsARunningGeneration() throws Exception {
+        // the app's Stop button: the UI thread stops a generation running on a worker thread. The
+        // grammar forces a reply of at least 80 pieces, so only stop() can end it early.
+        final String grammar = "root ::= \"la \"{80}";
+        int full = engine.generate(ask("Sing."), 400, null, grammar).tokens;
+        assertTrue("forced length " + full, full >= 80);
+        final Engine.TokenListener slow = new Engine.TokenListener() {
+            @Override
+            public void onPiece(String piece) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        final Engine.Result[] result = new Engine.Result[1];
+        Thread worker = new Thread(new Runnable() {
+            @Override
+            public void run() {
+                result[0] = engine.generate(ask("Sing."), 400, slow, grammar);
+            }
+        });
+        worker.start();
+        Thread.sleep(200);
+        engine.stop();
+        worker.join(60000);
+        assertTrue("stopped after " + (result[0] == null ? "?" : result[0].tokens) + " of " + full,
+                result[0] != null && result[0].tokens >= 1 && result[0].tokens < full);
+    }
+
+    @Test
     public void aPromptLongerThanTheContextIsRejected() throws Exception {
         LlamaCppEngine small = new LlamaCppEngine(model, 32, 1);
         try {

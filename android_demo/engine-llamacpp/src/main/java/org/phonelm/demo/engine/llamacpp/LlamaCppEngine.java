@@ -57,8 +57,12 @@ public final class LlamaCppEngine implements Engine {
         return complete(Prompts.renderChat(messages, true), maxNewTokens, listener, grammar);
     }
 
-    /** Greedy continuation of an already rendered prompt (special tokens such as {@code <|im_start|>} parsed). */
-    public Result complete(String prompt, int maxNewTokens, final TokenListener listener, String grammar) {
+    /**
+     * Greedy continuation of an already rendered prompt (special tokens such as {@code <|im_start|>} parsed).
+     * One generation at a time: synchronized with {@link #close()}, which therefore waits for a running
+     * generation (call {@link #stop()} first) instead of freeing the model under it.
+     */
+    public synchronized Result complete(String prompt, int maxNewTokens, final TokenListener listener, String grammar) {
         final StringBuilder out = new StringBuilder();
         TokenListener sink = new TokenListener() {
             @Override
@@ -73,10 +77,11 @@ public final class LlamaCppEngine implements Engine {
     }
 
     /** The token ids llama.cpp reads for this text (special tokens parsed, no BOS): what a prompt costs in context. */
-    public int[] tokenize(String text) {
+    public synchronized int[] tokenize(String text) {
         return nativeTokenize(open(), text);
     }
 
+    /** Not synchronized: it is how another thread ends a running generation early. */
     @Override
     public void stop() {
         long h = handle;
