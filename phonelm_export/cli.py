@@ -124,6 +124,12 @@ def _strict_stdin():
 
 
 def _report(e: BaseException, debug: bool) -> int:
+    if _RECEIVED and not isinstance(e, (KeyboardInterrupt, Interrupted)):
+        # whatever surfaced, a signal is why: report the signal (the cleanup already ran)
+        if debug:
+            traceback.print_exception(e, file=sys.stderr)
+        e = KeyboardInterrupt() if _RECEIVED[0] == signal.SIGINT else Interrupted(_RECEIVED[0])
+        debug = False
     if isinstance(e, click.exceptions.Abort) and isinstance(e.__context__ or e.__cause__, KeyboardInterrupt):
         e = e.__cause__ or e.__context__
     if isinstance(e, click.exceptions.UsageError):
@@ -162,19 +168,26 @@ def _end_progress_line() -> None:
         pass
 
 
+_RECEIVED: list[int] = []  # signals received during this command, first first
+
+
 def _raise_on_termination():
-    """SIGTERM (timeout, CI cancellation, docker stop) and SIGHUP raise :class:`Interrupted`, so
-    every context manager and ``finally`` cleans up as for Ctrl-C. A second signal during that
-    cleanup is ignored: the first already asked to stop, and the cleanup must finish."""
+    """SIGINT, SIGTERM (timeout, CI cancellation, docker stop) and SIGHUP raise (KeyboardInterrupt
+    for SIGINT, :class:`Interrupted` otherwise), so every context manager and ``finally`` cleans
+    up. The signal is also recorded: native code (safetensors, torch) that a signal interrupts
+    inside a Python callback re-raises its own error type, and the boundary must still report the
+    signal and exit 128 + its number."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
+    _RECEIVED.clear()
 
     def handler(signum, frame):
-        for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            signal.signal(s, signal.SIG_IGN)
+        _RECEIVED.append(signum)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise Interrupted(signum)
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
 
     def restore():
         for s, h in old.items():

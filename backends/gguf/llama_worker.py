@@ -36,16 +36,36 @@ class LlamaWorker:
             env["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [env.get("PYTHONPATH")])])
         # keep llama.cpp's own thread pools from oversubscribing a shared machine
         env.setdefault("OMP_NUM_THREADS", str(threads or 2))
+        # a GGML_ABORT must kill the worker at once, not try to attach gdb for a backtrace
+        env.setdefault("GGML_NO_BACKTRACE", "1")
         self._log = tempfile.TemporaryFile(mode="w+b")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "phonelm_export.backends.gguf.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            env=env,
-        )
+        # Requests and results travel on pipes of their own: llama.cpp writes to stdout and
+        # stderr (both go to the log), so nothing it prints can corrupt a result. The worker runs
+        # in its own session: Ctrl-C reaches only this process, which stops the worker itself
+        # (kill(), at once) instead of waiting for llama.cpp to notice a signal it ignores.
+        req_r, req_w = os.pipe()
+        res_r, res_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "phonelm_export.backends.gguf.worker", str(req_r), str(res_w), str(os.getpid())],
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=self._log,
+                env=env,
+                pass_fds=(req_r, res_w),
+                start_new_session=True,
+            )
+        finally:
+            os.close(req_r)
+            os.close(res_w)
+        self._requests = os.fdopen(req_w, "wb")
+        self._results = os.fdopen(res_r, "rb")
         self.what = "starting"
-        info, _ = self.call({"op": "ping"}, "starting llama.cpp")
+        try:
+            info, _ = self.call({"op": "ping"}, "starting llama.cpp")
+        except BaseException:
+            self.kill()
+            raise
         self.llama_cpp_dir = info["llama_cpp"]
         if native and not Path(self.llama_cpp_dir).resolve().is_relative_to(Path(site).resolve()):
             self.close()
@@ -61,17 +81,16 @@ class LlamaWorker:
         if self.proc.poll() is not None:
             raise GGUFRuntimeError(f"llama.cpp worker is not running ({what})")
         try:
-            self.proc.stdin.write((json.dumps(req) + "\n").encode())
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
-        except BrokenPipeError:
-            line = b""
-        if not line:
+            head, payload = self._exchange(req)
+        except BaseException:
+            # interrupted (Ctrl-C, SIGTERM) or failed mid-request: the worker's state is
+            # unknown and it may be deep in llama.cpp; stop it now rather than wait for it
+            self.kill()
+            raise
+        if head is None:
             rc = self.proc.wait(timeout=30)
             sig = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit {rc}"
             raise GGUFRuntimeError(f"llama.cpp died ({sig}) while {what}: {self._stderr_tail()}")
-        head = json.loads(line)
-        payload = self.proc.stdout.read(head["nbytes"]) if head.get("nbytes") else b""
         if not head.get("ok"):
             detail = head.get("error", "")
             tail = self._stderr_tail()
@@ -81,19 +100,52 @@ class LlamaWorker:
             arr = np.frombuffer(payload, dtype="<f4").reshape(head["shape"])
         return head, arr
 
-    def close(self) -> None:
+    def _exchange(self, req: dict) -> tuple[dict | None, bytes]:
+        """One request, one answer; (None, b"") when the worker died before answering."""
+        try:
+            self._requests.write((json.dumps(req) + "\n").encode())
+            self._requests.flush()
+        except BrokenPipeError:
+            return None, b""
+        line = self._results.readline()
+        if not line:
+            return None, b""
+        try:
+            head = json.loads(line)
+        except ValueError:
+            raise GGUFRuntimeError(f"llama.cpp worker sent an unreadable answer: {line[:80]!r}") from None
+        payload = self._results.read(head["nbytes"]) if head.get("nbytes") else b""
+        if head.get("nbytes") and len(payload) != head["nbytes"]:
+            return None, b""
+        return head, payload
+
+    def kill(self) -> None:
+        """Stop the worker at once (SIGKILL: it holds nothing that needs an orderly exit)."""
         if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def close(self, *, graceful: bool = True) -> None:
+        if graceful and self.proc.poll() is None:
             try:
-                self.proc.stdin.write(b'{"op": "quit"}\n')
-                self.proc.stdin.flush()
+                self._requests.write(b'{"op": "quit"}\n')
+                self._requests.flush()
                 self.proc.wait(timeout=10)
             except Exception:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
+                pass  # killed below
+            except BaseException:  # interrupted while waiting: stop it now
+                self.kill()
+                raise
+        self.kill()
+        for f in (self._requests, self._results, self._log):
+            try:
+                f.close()
+            except OSError:
+                pass
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        # on an error or an interrupt, do not wait for an orderly quit
+        self.close(graceful=exc_type is None)

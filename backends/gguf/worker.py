@@ -6,8 +6,11 @@ the caller's process: this worker loads it, and the caller sees a dead worker as
 The worker is also how ``native`` files run: the parent puts the patched llama-cpp-python's
 directory first on ``PYTHONPATH``, and this module imports whichever ``llama_cpp`` that gives.
 
-Protocol on stdin/stdout: one JSON request per line; the answer is one JSON line, followed by
-``nbytes`` raw bytes when the answer carries an array (little-endian float32 logits).
+Protocol: one JSON request per line; the answer is one JSON line, followed by ``nbytes`` raw
+bytes when the answer carries an array (little-endian float32 logits). The parent passes two pipe
+file descriptors for them (``worker.py REQUESTS_FD RESULTS_FD PARENT_PID``), so that llama.cpp's
+own output on stdout/stderr (a log file) never mixes with the results; without arguments the
+worker speaks on stdin/stdout (for trying it by hand).
 This module imports only numpy and llama_cpp (plus gguf-py to read an importance matrix).
 """
 from __future__ import annotations
@@ -232,5 +235,26 @@ def serve(inp=None, out=None) -> None:
             _send(out, {"ok": False, "error": f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"})
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """If the CLI is killed outright (SIGKILL), take the worker down with it (Linux prctl)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) == 3:
+        requests_fd, results_fd, parent = (int(a) for a in argv)
+        _die_with_parent(parent)
+        with os.fdopen(requests_fd, "rb") as inp, os.fdopen(results_fd, "wb") as out:
+            serve(inp, out)
+    else:
+        serve()
+
+
 if __name__ == "__main__":
-    serve()
+    main(sys.argv[1:])
