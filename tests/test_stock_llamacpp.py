@@ -244,6 +244,11 @@ def ppl_text(sid):
     return path
 
 
+@pytest.fixture(scope="module")
+def reference_ppl(reference, ppl_text) -> float:
+    return reference_perplexity(reference, reference.tokenizer.encode(ppl_text.read_text(encoding="utf-8")))
+
+
 def reference_perplexity(reference, ids: list[int]) -> float:
     """Perplexity on llama-perplexity's windows, computed as metrics.perplexity does (float64
     log-softmax of the reference's logits, summed NLL): chunks of PPL_CTX tokens from the start,
@@ -282,13 +287,13 @@ def test_f32_file_loads_and_greedy_tokens_equal_the_reference(f32_server, refere
     assert generated >= 40  # real continuations (a reply may end early at <|im_end|>), not stops
 
 
-def test_f16_perplexity_within_0_1_percent_of_the_reference(sid, files, reference, ppl_text):
+def test_f16_perplexity_within_0_1_percent_of_the_reference(sid, files, reference, ppl_text, reference_ppl):
     text = ppl_text.read_text(encoding="utf-8")
     ids = reference.tokenizer.encode(text)
     assert len(ids) >= PPL_CTX * (PPL_CHUNKS + 1)
     # llama-perplexity tokenizes the file itself: the windows match only if its ids are ours
     assert sid.tokenize(files["f16"], text, "--no-escape", "--no-parse-special")[: PPL_CTX * PPL_CHUNKS] == ids[: PPL_CTX * PPL_CHUNKS]
-    want = reference_perplexity(reference, ids)
+    want = reference_ppl
     got = sid.perplexity(files["f16"], ppl_text)
     # f16 weights move perplexity by ~0.005 % on this model (measured: 2.8922 vs 2.89218); 0.1 %
     # is the issue's bound and far below what a wrong graph or tokenizer costs (many percent)
@@ -348,7 +353,7 @@ def test_server_renders_the_embedded_chatml_template_as_we_do_and_replies(f32_se
 
 
 @pytest.mark.parametrize("qtype, tolerance", [("q8_0", 0.01), ("q4_0", 0.10)])
-def test_llama_quantize_requantizes_our_f16_file(sid, files, reference, ppl_text, qtype, tolerance):
+def test_llama_quantize_requantizes_our_f16_file(sid, files, ppl_text, reference_ppl, qtype, tolerance):
     from gguf import GGUFReader
 
     out = sid.work / f"tiny-{qtype}-compat.gguf"
@@ -356,8 +361,7 @@ def test_llama_quantize_requantizes_our_f16_file(sid, files, reference, ppl_text
     types = {t.name: t.tensor_type.name for t in GGUFReader(str(out)).tensors}
     assert types["blk.0.ffn_up_exps.weight"] == qtype.upper()
     assert types["blk.0.attn_q.weight"] == qtype.upper()
-    ids = reference.tokenizer.encode(ppl_text.read_text(encoding="utf-8"))
-    want = reference_perplexity(reference, ids)
+    want = reference_ppl
     got = sid.perplexity(out, ppl_text)
     # measured on the bundled model: q8_0 +0.12 %, q4_0 -0.8 %; a broken layout is off by 10x
     assert abs(got / want - 1) < tolerance, (got, want)
