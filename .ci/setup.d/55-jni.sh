@@ -28,12 +28,13 @@ fi
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
-# As in 30-llamacpp-sid.sh: /proc is mounted in a private mount namespace only (the JDK's package
-# scripts run java), so nothing stays mounted on the host whatever happens.
+# As in 30-llamacpp-sid.sh: /proc (the JDK's package scripts run java) and /dev/pts (apt's log) are
+# mounted in a private mount namespace only, so nothing stays mounted on the host whatever happens.
 in_chroot() {
   $SUDO unshare --mount --propagation private -- sh -c '
     root=$1; shift
     mount -t proc proc "$root/proc"
+    mount -t devpts -o newinstance devpts "$root/dev/pts" 2>/dev/null || true
     mount --bind /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
     exec chroot "$root" "$@"' sh "$ROOT" "$@"
 }
