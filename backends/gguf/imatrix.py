@@ -26,19 +26,17 @@ from .register import gguf_name, to_encoding_name
 SUMS, COUNTS = ".in_sum2", ".counts"
 
 
-def builtin_calibration(n_docs: int = 64, seed: int = 7) -> list[str]:
-    """Calibration text made by our own code: the bundled model's kind of prompts when the
-    synthetic corpus builder is available, else the deterministic sample corpus."""
-    try:
-        from phonelm_export.tokenizer import render_chat
-        from phonelm_export.train.synthetic import call_rows, chat_examples
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
-        rows = call_rows(n_docs // 2, seed, "train") + chat_examples(n_docs // 2, seed)
-        return [render_chat(r["messages"], add_generation_prompt=False) for r in rows]
-    except Exception:  # the intents/synthetic modules are optional parts of an installation
-        from phonelm_export.random_model import sample_corpus
 
-        return sample_corpus(n_docs)
+def builtin_calibration() -> list[str]:
+    """The built-in calibration text: 64 ChatML conversations of the bundled model's kind (32
+    intent calls, 32 chats), generated once by our synthetic-corpus code (seed 7) and frozen in
+    calibration.json, so a quantized export depends only on the checkpoint and the recipe, not
+    on how the training corpus evolves."""
+    import json
+
+    return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
 
 
 def read_calibration(path: Path) -> list[str]:
