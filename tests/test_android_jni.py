@@ -168,14 +168,20 @@ def _classpath(root: Path) -> str:
     return ":".join(f"/usr/share/java/{j}" for j in jars)
 
 
-def _junit(chroot, work: Path, bundle: Path, expected: dict, test_class: str = "org.phonelm.demo.engine.llamacpp.LlamaCppEngineHostTest"):
+def _host_test_classes() -> list[str]:
+    """Every JUnit class of engine-llamacpp/src/hostTest (*Test.java), by its class name."""
+    root = DEMO / "engine-llamacpp/src/hostTest/java"
+    return sorted(".".join(p.relative_to(root).with_suffix("").parts) for p in root.rglob("*Test.java"))
+
+
+def _junit(chroot, work: Path, bundle: Path, expected: dict, classes: list[str] | None = None):
     if not (work / "bundle").exists():
         shutil.copytree(bundle, work / "bundle")
     (work / "expected.json").write_text(json.dumps(expected, ensure_ascii=False), encoding="utf-8")
     props = [f"-Dphonelm.bundle={WORK}/bundle", f"-Dphonelm.expected={WORK}/expected.json", f"-Djava.library.path={WORK}/lib"]
     # --enable-native-access: the JDK (22+) warns about System.loadLibrary in unnamed modules otherwise
-    r = _in_chroot(["java", *FAST_JVM, "--enable-native-access=ALL-UNNAMED", *props, "-cp", f"{WORK}/classes:{_classpath(chroot)}", "org.junit.runner.JUnitCore", test_class],
-                   work)
+    r = _in_chroot(["java", *FAST_JVM, "--enable-native-access=ALL-UNNAMED", *props, "-cp", f"{WORK}/classes:{_classpath(chroot)}",
+                    "org.junit.runner.JUnitCore", *(classes or _host_test_classes())], work)
     return r.returncode, r.stdout + r.stderr
 
 
@@ -190,5 +196,5 @@ def test_jni_engine_test_fails_on_a_wrong_expected_reply(chroot, built, bundle, 
     """The JUnit test really compares: one changed reference reply makes it fail, naming the reply."""
     bad = json.loads(json.dumps(expected))
     bad["chat"][1]["reply"] += " (changed)"
-    rc, out = _junit(chroot, built, bundle, bad)
+    rc, out = _junit(chroot, built, bundle, bad, ["org.phonelm.demo.engine.llamacpp.LlamaCppEngineHostTest"])
     assert rc != 0 and "reply 1" in out, out[-4000:]
