@@ -147,8 +147,13 @@ class Runner(ABC):
         max_new_tokens: int = 128,
         sampling: Sampling | None = None,
         on_token: Callable[[int], None] | None = None,
+        constraint=None,
     ) -> list[int]:
-        """Tokens after the prompt, stopping at a stop id (not included) or the budget."""
+        """Tokens after the prompt, stopping at a stop id (not included) or the budget.
+
+        ``constraint`` (a :class:`phonelm_export.constrain.GrammarConstraint`): every step samples
+        only among the tokens it allows, and it advances on the chosen one; it allows the stop
+        ids exactly when its grammar is complete."""
         sampling = sampling or Sampling()
         prompt_ids = list(prompt_ids)
         max_new_tokens = fit_to_context(len(prompt_ids), max_new_tokens, self.context_limit())
@@ -157,9 +162,11 @@ class Runner(ABC):
         row = self.prefill(prompt_ids)
         out: list[int] = []
         for _ in range(max_new_tokens):
-            tok = sample_next(row, sampling, rng)
+            tok = sample_next(row if constraint is None else constraint.apply(row), sampling, rng)
             if tok in self.stop_ids:
                 break
+            if constraint is not None:
+                constraint.advance(tok)
             out.append(tok)
             if on_token:
                 on_token(tok)
@@ -192,6 +199,9 @@ class Backend(ABC):
     android_recipe: str = ""
     #: one line for ``phonelm-export android --help``
     android_engine: str = ""
+    #: what an existing artifact of this backend looks like (:class:`phonelm_export.atomic.ArtifactKind`):
+    #: ``--force`` replaces only such a path, never a directory holding anything else
+    artifact_kind = None
 
     def check(self) -> None:
         """Raise MissingExtra (one line with the pip command) when a required module is absent."""

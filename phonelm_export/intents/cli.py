@@ -29,38 +29,22 @@ def _show_step(step: dict) -> list[str]:
     return lines
 
 
-def _evaluate(runner, n: int, seed: int, split: str, k: int, max_new_tokens: int, as_json: bool) -> None:
-    from .evaluate import score
-    from .flow import map_output, run_call
-    from .synth import make_call_examples
+def _evaluate(runner, n: int, seed: int, split: str, k: int, max_new_tokens: int, constrain: bool, as_json: bool) -> None:
+    from .evaluate import run_examples, split_examples
 
-    examples = make_call_examples(n, seed=seed, split=split)
-    exact = soft = intent_ok = retrieved = 0.0
-    rows = []
-    for i, ex in enumerate(examples):
-        res = run_call(runner, ex["query"], k=k, max_new_tokens=max_new_tokens)
-        e, s = score(res.output, ex["calls"])
-        want = map_output(ex["query"], ex["functions"], ex["output"])
-        same_intents = res.parse_error is None and [x.to_json() for x in res.steps] == [x.to_json() for x in want.steps]
-        got_docs = all(c["name"] in res.functions for c in ex["calls"])
-        exact += e
-        soft += s
-        intent_ok += same_intents
-        retrieved += got_docs
-        rows.append({"query": ex["query"], "expected": ex["output"], "output": res.output, "exact": e, "soft": s,
-                     "right_intents": same_intents, "docs_retrieved": got_docs})
-        if not as_json:
-            click.echo(f"[{i + 1}/{n}] {'OK ' if e else 'BAD'} {ex['query']!r} -> {res.output!r}", err=True)
-    report = {
-        "split": split, "n": n, "seed": seed, "k": k,
-        "accuracy": exact / n, "soft_accuracy": soft / n, "right_intents": intent_ok / n,
-        "retrieval_recall": retrieved / n,
-    }
+    def progress(i, row):
+        click.echo(f"[{i + 1}/{n}] {'OK ' if row['exact'] else 'BAD'} {row['query']!r} -> {row['output']!r}", err=True)
+
+    report = run_examples(runner, split_examples(split, n, seed), constrain=constrain, k=k,
+                          max_new_tokens=max_new_tokens, on_row=None if as_json else progress)
+    rows = report.pop("rows")
+    report = {"split": split, "seed": seed, "k": k, **report}
     if as_json:
         emit_json({**report, "examples": rows})
     else:
         click.echo(
-            f"{split}: {n} queries, exact {report['accuracy']:.1%}, soft {report['soft_accuracy']:.1%}, "
+            f"{split} ({'constrained' if constrain else 'unconstrained'}): {n} queries, exact {report['accuracy']:.1%}, "
+            f"soft {report['soft_accuracy']:.1%}, invalid {report['invalid']:.1%}, "
             f"right intents {report['right_intents']:.1%}, needed docs retrieved {report['retrieval_recall']:.1%}"
         )
 
@@ -76,17 +60,23 @@ def _evaluate(runner, n: int, seed: int, split: str, k: int, max_new_tokens: int
 @click.option("--max-new-tokens", default=160, show_default=True)
 @click.option("--heldout", "heldout_n", type=int, metavar="N",
               help="Instead of one QUERY: run N held-out synthetic queries and report exact / soft accuracy and the right-intent rate.")
-@click.option("--split", type=click.Choice(["heldout", "heldout_phrasing", "train"]), default="heldout", show_default=True,
-              help="Which synthetic split --heldout draws from.")
+@click.option("--split", type=click.Choice(["heldout", "heldout_phrasing", "heldout_multi", "train"]), default="heldout",
+              show_default=True, help="Which synthetic split --heldout draws from (heldout_multi: multi-intent requests).")
+@click.option("--constrain/--no-constrain", default=True, show_default=True,
+              help="Decode under the request's grammar (only calls that parse and map; copied values are spans of the "
+                   "request), or freely as PhoneLM's own demo does.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the --heldout queries.")
 @allow_pickle_option
 @json_option
-def call(query, model, given_output, k, functions, tz, max_new_tokens, heldout_n, split, seed, allow_pickle, as_json):
+def call(query, model, given_output, k, functions, tz, max_new_tokens, heldout_n, split, seed, constrain, allow_pickle,
+         as_json):
     """Turn a request into the Android intents the demo app would fire (a dry run: nothing is executed).
 
     \b
     The same flow as the app's intent-calling mode: the top-k function docs for QUERY (BM25),
-    PhoneLM-Call's prompt, greedy generation, the call parser and the intent mapper. Example:
+    PhoneLM-Call's prompt, greedy generation (by default under the request's grammar: only calls
+    of the shown functions with well-typed values, names and texts copied from QUERY), the call
+    parser and the intent mapper. Example:
       phonelm-export call "wake me up at 7:30"
       phonelm-export call --calls 'result0 = dial(phone_number="5550101")'
       phonelm-export call --heldout 100 --json
@@ -121,7 +111,7 @@ def call(query, model, given_output, k, functions, tz, max_new_tokens, heldout_n
         if heldout_n < 1:
             raise PhoneLMError("--heldout needs a positive number of queries")
         runner, _ = open_runner(model, allow_pickle)
-        return _evaluate(runner, heldout_n, seed, split, k, max_new_tokens, as_json)
+        return _evaluate(runner, heldout_n, seed, split, k, max_new_tokens, constrain, as_json)
     if not query:
         raise PhoneLMError("give a QUERY (or --calls TEXT, or --heldout N)")
     runner, label = open_runner(model, allow_pickle)
@@ -129,7 +119,13 @@ def call(query, model, given_output, k, functions, tz, max_new_tokens, heldout_n
         raise PhoneLMError("the model has no tokenizer.json; the call prompt needs one")
     from .flow import run_call
 
-    res = run_call(runner, query, k=k, functions=list(functions) or None, max_new_tokens=max_new_tokens, tz=tz)
+    from .grammar import GrammarError
+
+    try:
+        res = run_call(runner, query, k=k, functions=list(functions) or None, max_new_tokens=max_new_tokens, tz=tz,
+                       constrain=constrain)
+    except GrammarError as e:
+        raise PhoneLMError(f"{e} (QUERY {query!r}); --no-constrain decodes without the grammar") from None
     _print(res, as_json, label)
 
 
@@ -142,7 +138,10 @@ def _print(res, as_json: bool, label: str | None = None) -> None:
     if res.functions:
         click.echo(f"docs:    {', '.join(res.functions)}")
     if label:
-        click.echo(f"model:   {label}, {res.prompt_tokens} prompt tokens, {res.new_tokens} new tokens in {res.seconds:.2f} s")
+        how = "constrained by the request's grammar" if res.constrained else "unconstrained"
+        click.echo(f"model:   {label}, {res.prompt_tokens} prompt tokens, {res.new_tokens} new tokens in {res.seconds:.2f} s, {how}")
+        if res.constrained and not res.complete:
+            click.echo("warning: the token budget ran out before the call was complete (raise --max-new-tokens)")
     click.echo("output:")
     for line in (res.output.strip() or "(empty)").split("\n"):
         click.echo(f"  {line}")

@@ -1,4 +1,9 @@
-"""DroidCall's two metrics for one prediction.
+"""Scoring Call model outputs: DroidCall's two metrics, and whole runs over a synthetic split.
+
+:func:`run_examples` runs a model (any runner) over examples and reports exact and soft
+accuracy, the invalid-call rate (outputs that fail to parse or map) and the right-intent rate,
+constrained or not; ``phonelm-export call --heldout``, ``verify --calls`` and the model card
+all score through it.
 
 ``exact``: every expected call is predicted, in order, with the right name and the right
 arguments after the schema's defaults are filled in on both sides (``EXTRA_SKIP_UI=True``
@@ -91,4 +96,60 @@ def score_many(pairs: Iterable[tuple[str, Iterable[Call | dict]]]) -> dict[str, 
     return {"n": n, "accuracy": exact / n if n else 0.0, "soft_accuracy": soft / n if n else 0.0}
 
 
-__all__ = ["score", "score_many", "value_from_json"]
+
+
+# --- running a model over a synthetic split ---------------------------------------------------------
+
+EVAL_SPLITS = ("heldout", "heldout_phrasing", "heldout_multi", "train")
+
+
+def split_examples(split: str, n: int, seed: int = 0) -> list[dict]:
+    """``n`` synthetic examples of ``split``; ``heldout_multi`` = multi-intent requests with held-out values."""
+    from .synth import make_call_examples, make_multi_examples
+
+    if split == "heldout_multi":
+        return make_multi_examples(n, seed=seed, split="heldout")
+    if split not in EVAL_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(EVAL_SPLITS)}, got {split!r}")
+    return make_call_examples(n, seed=seed, split=split)
+
+
+def run_examples(runner, examples: list[dict], *, constrain: bool = True, given_docs: bool = False, k: int = 3,
+                 max_new_tokens: int = 160, on_row=None) -> dict:
+    """Exact and soft accuracy, the invalid-call rate and the right-intent rate of ``runner`` on ``examples``.
+
+    ``given_docs``: show each example's own docs (the needed ones plus distractors) instead of the
+    top-``k`` retrieved ones; ``constrain``: decode under the request's grammar. Invalid = the
+    output does not parse, holds no call, or a call does not map (``CallResult.ok`` is False);
+    ``truncated`` counts constrained outputs the token budget cut before the grammar was complete.
+    ``on_row(i, row)`` sees every row as it is scored (progress output).
+    """
+    from .flow import map_output, run_call
+
+    n = len(examples)
+    tot = {"exact": 0.0, "soft": 0.0, "invalid": 0.0, "right_intents": 0.0, "retrieved": 0.0, "truncated": 0.0}
+    rows = []
+    for i, ex in enumerate(examples):
+        res = run_call(runner, ex["query"], k=k, functions=ex["functions"] if given_docs else None,
+                       max_new_tokens=max_new_tokens, constrain=constrain)
+        e, s = score(res.output, ex["calls"])
+        want = map_output(ex["query"], ex["functions"], ex["output"])
+        same = res.parse_error is None and [x.to_json() for x in res.steps] == [x.to_json() for x in want.steps]
+        got_docs = all(c["name"] in res.functions for c in ex["calls"])
+        row = {"query": ex["query"], "expected": ex["output"], "output": res.output, "exact": e, "soft": s,
+               "invalid": res.invalid, "right_intents": same, "docs_retrieved": got_docs,
+               "truncated": res.constrained and not res.complete}
+        for key, v in (("exact", e), ("soft", s), ("invalid", res.invalid), ("right_intents", same),
+                       ("retrieved", got_docs), ("truncated", row["truncated"])):
+            tot[key] += v
+        rows.append(row)
+        if on_row:
+            on_row(i, row)
+    d = max(n, 1)
+    return {"n": n, "constrained": constrain, "docs": "given" if given_docs else f"retrieved top-{k}",
+            "accuracy": tot["exact"] / d, "soft_accuracy": tot["soft"] / d, "invalid": tot["invalid"] / d,
+            "right_intents": tot["right_intents"] / d, "retrieval_recall": tot["retrieved"] / d,
+            "truncated": tot["truncated"] / d, "rows": rows}
+
+
+__all__ = ["score", "score_many", "value_from_json", "split_examples", "run_examples", "EVAL_SPLITS"]

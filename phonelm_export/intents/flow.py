@@ -26,6 +26,13 @@ class CallResult:
     prompt_tokens: int = 0
     new_tokens: int = 0
     seconds: float = 0.0
+    constrained: bool = False
+    complete: bool = True  # a constrained output reached the end of its grammar (False: the budget cut it)
+
+    @property
+    def invalid(self) -> bool:
+        """The output fails to parse, gives no call, or a call fails to map (the invalid-call rate counts these)."""
+        return not self.ok
 
     @property
     def ok(self) -> bool:
@@ -43,6 +50,7 @@ class CallResult:
             "prompt_tokens": self.prompt_tokens,
             "new_tokens": self.new_tokens,
             "seconds": round(self.seconds, 3),
+            "constrained": self.constrained,
         }
 
 
@@ -62,20 +70,42 @@ def map_output(query: str, functions: list[str], output: str, tz: str = "UTC", d
     return res
 
 
+def call_constraint(runner, query: str, functions: list[str]):
+    """The grammar constraint of one request: only outputs that parse and map, verbatim values copied from ``query``."""
+    from ..constrain import GrammarConstraint
+    from .grammar import call_grammar
+
+    return GrammarConstraint(call_grammar(query, functions), runner.tokenizer, runner.stop_ids)
+
+
 def run_call(runner, query: str, *, k: int = 3, functions: list[str] | None = None, max_new_tokens: int = 160,
-             tz: str = "UTC", device=None) -> CallResult:
-    """Ask the Call model for ``query`` (docs: ``functions`` or the top-``k`` retrieved) and map its answer."""
-    from phonelm_export.backend import Sampling
+             tz: str = "UTC", device=None, constrain: bool = True) -> CallResult:
+    """Ask the Call model for ``query`` (docs: ``functions`` or the top-``k`` retrieved) and map its answer.
+
+    ``constrain`` (default): decode under the request's grammar (:mod:`.grammar`), so the output
+    always parses and maps unless the token budget runs out first; False decodes freely, as
+    PhoneLM's own demo does."""
+    from ..backend import Sampling
 
     functions = list(functions) if functions is not None else select_docs(query, k)
     ids = prompt_ids(runner.tokenizer, query, functions)
+    constraint = call_constraint(runner, query, functions) if constrain else None
     t0 = time.perf_counter()
-    out = runner.generate(ids, max_new_tokens=max_new_tokens, sampling=Sampling())  # greedy, as the app decodes
+    out = generate(runner, ids, max_new_tokens, Sampling(), constraint)  # greedy, as the app decodes
     dt = time.perf_counter() - t0
     text = runner.tokenizer.decode(out, skip_special_tokens=True) if _accepts_skip(runner.tokenizer) else runner.tokenizer.decode(out)
     res = map_output(query, functions, text, tz, device)
     res.prompt_tokens, res.new_tokens, res.seconds = len(ids), len(out), dt
+    res.constrained = constraint is not None
+    res.complete = constraint.complete if constraint is not None else True
     return res
+
+
+def generate(runner, ids, max_new_tokens, sampling, constraint=None) -> list[int]:
+    """``runner.generate`` (the runners' common decode loop), under ``constraint`` when given."""
+    if constraint is None:
+        return runner.generate(ids, max_new_tokens=max_new_tokens, sampling=sampling)
+    return runner.generate(ids, max_new_tokens=max_new_tokens, sampling=sampling, constraint=constraint)
 
 
 def _accepts_skip(tok) -> bool:
