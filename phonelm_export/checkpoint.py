@@ -245,8 +245,9 @@ def read_safetensors_header(path: Path) -> dict[str, TensorEntry]:
         raise CheckpointError(f"{path}: corrupt safetensors header (expected a JSON object, got {type(header).__name__})")
     entries: dict[str, TensorEntry] = {}
     data_bytes = size - 8 - hlen
-    for name, value in header.items():
-        if name == "__metadata__":
+    for raw_name, value in header.items():
+        name = _shown(raw_name)
+        if raw_name == "__metadata__":
             if value is not None:
                 validate(SafetensorsMetadata, value, f"{path}: __metadata__", CheckpointError)
             continue
@@ -260,8 +261,15 @@ def read_safetensors_header(path: Path) -> dict[str, TensorEntry]:
             raise CheckpointError(
                 f"{path}: tensor {name}: shape {e.shape} of {e.dtype} needs {e.numel() * item} bytes, data_offsets give {e.nbytes()}"
             )
-        entries[name] = e
+        entries[raw_name] = e
     return entries
+
+
+def _shown(name: str) -> str:
+    """A tensor name as it may appear in a one-line error (quoted when it holds odd characters)."""
+    if name.isprintable() and len(name) <= 120:
+        return name
+    return json.dumps(name[:120])
 
 
 def _check_safetensors_header(path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import struct
 import subprocess
 import sys
 
@@ -235,3 +236,73 @@ def test_cli_prints_one_error_line_and_exits_2(ckdir):
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and p.stderr.startswith("error: ")
     assert "Traceback" not in p.stderr
+
+
+# -- the header reader never fails with anything but CheckpointError (property-based) ----------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**64, 2**64) | st.floats() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=10,
+)
+_entry = st.fixed_dictionaries(
+    {"dtype": st.sampled_from(["F32", "F16", "BF16", "I8", "Q4", 3]),
+     "shape": st.lists(st.integers(-2, 40), max_size=3) | _json,
+     "data_offsets": st.lists(st.integers(-8, 4000), min_size=0, max_size=3) | _json},
+)
+_headers = st.dictionaries(st.text(max_size=12), _entry | _json, max_size=4) | _json
+
+
+def _write_raw(path, header_bytes: bytes, data: bytes) -> None:
+    path.write_bytes(struct.pack("<Q", len(header_bytes)) + header_bytes + data)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=_headers, data=st.binary(max_size=64))
+def test_any_json_header_is_entries_or_a_checkpoint_error(tmp_path, header, data):
+    from phonelm_export.checkpoint import read_safetensors_header
+
+    p = tmp_path / "model.safetensors"
+    _write_raw(p, json.dumps(header).encode(), data)
+    try:
+        entries = read_safetensors_header(p)
+    except CheckpointError as e:
+        assert "\n" not in str(e) and str(e).startswith(str(p))
+        return
+    for e in entries.values():  # what passed is consistent with the file
+        assert 0 <= e.data_offsets[0] <= e.data_offsets[1] <= len(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=200))
+def test_any_bytes_are_a_header_or_a_checkpoint_error(tmp_path, raw):
+    from phonelm_export.checkpoint import read_safetensors_header
+
+    p = tmp_path / "model.safetensors"
+    p.write_bytes(raw)
+    try:
+        read_safetensors_header(p)
+    except CheckpointError:
+        pass
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(at=st.integers(0, 10_000), noise=st.binary(min_size=1, max_size=16))
+def test_a_corrupted_checkpoint_opens_or_is_a_checkpoint_error(random_checkpoint, tmp_path_factory, at, noise):
+    """Bytes overwritten anywhere in the header and the first tensors of a real file."""
+    d = tmp_path_factory.mktemp("corrupt")
+    shutil.copytree(random_checkpoint, d / "ck")
+    p = d / "ck" / "model.safetensors"
+    raw = bytearray(p.read_bytes())
+    at = at % len(raw)
+    raw[at:at + len(noise)] = noise
+    p.write_bytes(bytes(raw))
+    try:
+        open_checkpoint(d / "ck")
+    except CheckpointError:
+        pass
+    finally:
+        shutil.rmtree(d)
