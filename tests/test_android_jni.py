@@ -119,7 +119,7 @@ def expected(bundle):
     calls = []
     for q in CALL_QUERIES:
         # constrain=False: the app's CallFlow decodes freely (PhoneLM's own demo does too), so the twin does
-        res = run_call(runner, q, k=k, max_new_tokens=max_new, **_unconstrained(run_call)).to_json()
+        res = run_call(runner, q, k=k, max_new_tokens=max_new, constrain=False).to_json()
         calls.append({**{k: res[k] for k in ("query", "functions", "output", "parse_error", "intents", "ok")},
                       "prompt_ids": prompt_ids(tok, q, res["functions"])})
     assert any(c["ok"] for c in calls), "the bundled model should map at least one of these queries"
@@ -153,13 +153,6 @@ def built(chroot, tmp_path_factory):
     exported = set(re.findall(r"Java_org_phonelm_demo_engine_llamacpp_LlamaCppEngine_(\w+)", nm.stdout))
     assert exported == {"nativeLoad", "nativeTokenize", "nativeGenerate", "nativeStop", "nativeFree"}, nm.stdout
     return work
-
-
-def _unconstrained(run_call) -> dict:
-    # transitional: run_call gains constrain= (default True) with the grammar work; until then it decodes freely
-    import inspect
-
-    return {"constrain": False} if "constrain" in inspect.signature(run_call).parameters else {}
 
 
 def _classpath(root: Path) -> str:
