@@ -101,7 +101,7 @@ def _parse_options(pairs) -> dict:
 
 def app_config(*, backend, recipe, name, artifact, files, device_dir, artifact_meta, replay) -> dict:
     from .intents.schema import FUNCTION_NAMES
-    from .tokenizer import STOP_IDS, call_format, chatml_template
+    from .tokenizer import DEFAULT_SYSTEM, STOP_IDS, call_format, chatml_template
 
     call = {k: v for k, v in call_format().items()}
     cfg = {
@@ -112,7 +112,7 @@ def app_config(*, backend, recipe, name, artifact, files, device_dir, artifact_m
         "device_dir": device_dir,
         "files": files,
         **backend.android_config(artifact, [f["path"] for f in files], artifact_meta),
-        "prompts": {"chat_template": chatml_template(), "default_system": "You are a helpful assistant.", "call": call},
+        "prompts": {"chat_template": chatml_template(), "default_system": DEFAULT_SYSTEM, "call": call},
         "stop_ids": list(STOP_IDS),
         "sampling": {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 160},
         "intents": {"functions_file": "functions.json", "functions": list(FUNCTION_NAMES), "retrieval_k": 3},

@@ -74,19 +74,16 @@ class Dims:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def shape_fields(self) -> dict:
+        """The fields every model config (transformers, MLC, our writers) spells as we do."""
+        return {f: getattr(self, f) for f in SHAPE_FIELDS}
+
     def to_hf_config(self, rope_mode: str = "float"):
         """The transformers config of the reference model with these dimensions."""
         from .model import PhoneLMConfig
 
         return PhoneLMConfig(
-            vocab_size=self.vocab_size,
-            hidden_size=self.hidden_size,
-            intermediate_size=self.intermediate_size,
-            num_hidden_layers=self.num_hidden_layers,
-            num_attention_heads=self.num_attention_heads,
-            num_key_value_heads=self.num_key_value_heads,
-            head_dim=self.head_dim,
-            rms_norm_eps=self.rms_norm_eps,
+            **self.shape_fields(),
             rope_parameters={"rope_theta": self.rope_theta, "rope_type": "default"},
             max_position_embeddings=self.max_position_embeddings,
             bos_token_id=self.bos_token_id,
@@ -94,6 +91,11 @@ class Dims:
             tie_word_embeddings=True,
             rope_mode=rope_mode,
         )
+
+
+#: the Dims fields named the same in every config dialect
+SHAPE_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                "num_key_value_heads", "head_dim", "rms_norm_eps")
 
 
 def layer_tensor_shapes(d: Dims, i: int) -> dict[str, tuple[int, ...]]:

@@ -62,24 +62,6 @@ def generation_config(d: Dims) -> dict:
     }
 
 
-def dims_from_model_config(cfg) -> Dims:
-    rp = getattr(cfg, "rope_parameters", None) or {}
-    return Dims(
-        vocab_size=cfg.vocab_size,
-        hidden_size=cfg.hidden_size,
-        intermediate_size=cfg.intermediate_size,
-        num_hidden_layers=cfg.num_hidden_layers,
-        num_attention_heads=cfg.num_attention_heads,
-        num_key_value_heads=cfg.num_key_value_heads,
-        head_dim=cfg.head_dim,
-        rms_norm_eps=cfg.rms_norm_eps,
-        rope_theta=float(rp.get("rope_theta", 10000.0)),
-        max_position_embeddings=cfg.max_position_embeddings,
-        bos_token_id=cfg.bos_token_id if cfg.bos_token_id is not None else 1,
-        eos_token_id=cfg.eos_token_id if isinstance(cfg.eos_token_id, int) else 2,
-    )
-
-
 def write_tokenizer_files(tokenizer_json: Path, out: Path, chat_template: str | None = None) -> None:
     """tokenizer.json plus the tokenizer_config.json / special_tokens_map.json transformers reads."""
     shutil.copyfile(tokenizer_json, out / "tokenizer.json")

@@ -7,13 +7,8 @@ an ``auto_map`` to remote code, loads with ``AutoModelForCausalLM.from_pretraine
 ``trust_remote_code``: transformers prefers a registered local class and never imports the
 checkpoint's Python files.
 
-``rope_mode``:
-  * ``"float"`` (default): exact float RoPE tables, what llama.cpp, ExecuTorch and MLC compute.
-  * ``"int8"``: the tables PhoneLM's on-device runtime (mllm) precomputes,
-    ``round(t * 127) / 127`` for ``t`` in cos and sin (scale 1). PhoneLM's Hugging Face code
-    instead rescales by the absolute maximum of each call's table, which makes prefill and
-    decode disagree; the fixed-scale variant is position-independent, so every backend whose
-    model definition is ours can reproduce it exactly.
+``rope_mode``: ``"float"`` (default) or ``"int8"``, PhoneLM's on-device rounded tables
+(:mod:`phonelm_export.rope`).
 """
 from __future__ import annotations
 
@@ -22,7 +17,7 @@ from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
 
-ROPE_MODES = ("float", "int8")
+from .rope import ROPE_MODES, int8_round
 
 
 @strict
@@ -36,11 +31,6 @@ class PhoneLMConfig(LlamaConfig):
         super().validate_architecture()
         if self.rope_mode not in ROPE_MODES:
             raise ValueError(f"rope_mode must be one of {ROPE_MODES}, not {self.rope_mode!r}")
-
-
-def int8_round(table: torch.Tensor) -> torch.Tensor:
-    """mllm's int8 RoPE table: values in [-1, 1] rounded to multiples of 1/127."""
-    return torch.round(table * 127.0) / 127.0
 
 
 class Int8RotaryEmbedding(LlamaRotaryEmbedding):

@@ -20,6 +20,8 @@ ENDOFTEXT_ID = 0
 IM_START_ID = 1
 IM_END_ID = 2
 STOP_IDS = (IM_END_ID, ENDOFTEXT_ID)  # <|im_end|> ends a turn, <|endoftext|> a document
+#: the system prompt PhoneLM's chat template adds when a conversation has none (prompts/chatml.jinja)
+DEFAULT_SYSTEM = "You are a helpful assistant."
 SPECIAL_TOKENS = (
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<repo_name>", "<reponame>", "<file_sep>",
     "<filename>", "<gh_stars>", "<issue_start>", "<issue_comment>", "<issue_closed>",

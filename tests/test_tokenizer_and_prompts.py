@@ -90,3 +90,10 @@ def test_checkpoint_template_wins_and_runs_sandboxed(random_checkpoint, tmp_path
     evil = PhoneLMTokenizer(t.tok, "{{ ''.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises(SecurityError):
         evil.render_chat([])
+
+
+def test_the_default_system_prompt_has_one_home():
+    from phonelm_export.tokenizer import DEFAULT_SYSTEM, render_chat
+
+    assert render_chat([{"role": "user", "content": "hi"}]).startswith(
+        f"<|im_start|>system\n{DEFAULT_SYSTEM}<|im_end|>\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from phonelm_export.atomic import ArtifactKind
 from phonelm_export.backend import Artifact, Backend, Runner
 
 
@@ -22,6 +23,8 @@ class ExecuTorchBackend(Backend):
     default_recipe = "8da4w-g32"
     android_recipe = "8da4w-g32"
     android_engine = "ExecuTorch's LlmModule (engine-executorch)"
+    # the flatbuffer file identifier "ET12"... at offset 4
+    artifact_kind = ArtifactKind("ExecuTorch program", magic=b"ET", magic_offset=4)
 
     def validate_recipe(self, recipe) -> None:
         from .recipes import plan_from_recipe

@@ -11,7 +11,7 @@ from phonelm_export.backend import Artifact
 from phonelm_export.errors import CheckpointError, PhoneLMError
 from phonelm_export.progress import QUIET
 
-from .model import ROPE_MODES
+from phonelm_export.rope import ROPE_MODES
 from .quantize import check_shapes, head_quantizer, layer_quantizer
 from .recipes import plan_from_recipe
 from .register import OWN_PREFIX, runner_metadata

@@ -25,7 +25,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-ROPE_MODES = ("float", "int8")
+from phonelm_export.rope import check_rope_mode, int8_round
 
 
 def load_custom_ops() -> None:
@@ -40,8 +40,7 @@ def rope_tables(head_dim: int, positions: int, theta: float, mode: str) -> tuple
     Computed in float64 and rounded once, so the float tables match the reference's float32
     ones to the last bit or one ulp.
     """
-    if mode not in ROPE_MODES:
-        raise ValueError(f"rope mode must be one of {ROPE_MODES}, not {mode!r}")
+    check_rope_mode(mode)
     # the reference computes inv_freq in float32 and the angles in float32: do the same
     inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
     t = torch.arange(positions, dtype=torch.float32)
@@ -49,7 +48,7 @@ def rope_tables(head_dim: int, positions: int, theta: float, mode: str) -> tuple
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos(), emb.sin()
     if mode == "int8":
-        cos, sin = torch.round(cos * 127.0) / 127.0, torch.round(sin * 127.0) / 127.0
+        cos, sin = int8_round(cos), int8_round(sin)
     return cos, sin
 
 

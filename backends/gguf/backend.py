@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from phonelm_export.atomic import ArtifactKind
 from phonelm_export.backend import Artifact, Backend
 
 
@@ -21,6 +22,7 @@ class GGUFBackend(Backend):
     default_recipe = "balanced"
     android_recipe = "q8_0"
     android_engine = "llama.cpp through its JNI bridge (engine-llamacpp)"
+    artifact_kind = ArtifactKind("GGUF file", magic=b"GGUF")
 
     def validate_recipe(self, recipe) -> None:
         from .recipes import validate_recipe

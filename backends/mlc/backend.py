@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from phonelm_export.atomic import ArtifactKind
 from phonelm_export.backend import Backend
 from phonelm_export.errors import PhoneLMError
 
-from .chat_config import CHAT_CONFIG  # light: json and the tokenizer's constants only
+from .chat_config import CHAT_CONFIG, TOKENIZER_FILES  # light: json and the tokenizer's constants only
 
 EXPORT_OPTIONS = {"devices", "rope", "context_window_size", "prefill_chunk_size"}
 
@@ -27,6 +28,9 @@ class MLCBackend(Backend):
     default_recipe = "q4f16_1"
     android_recipe = "q4f16_1"
     android_engine = "MLC-LLM's MLCEngine (engine-mlc)"
+    artifact_kind = ArtifactKind(
+        "MLC model directory", required=(CHAT_CONFIG,),
+        files=(CHAT_CONFIG, "tensor-cache.json", "params_shard_*.bin", "*-cpu.so", "*-android.tar", *TOKENIZER_FILES))
 
     def validate_recipe(self, recipe) -> None:
         from .recipes import recipe_settings

@@ -12,11 +12,10 @@ import json
 import shutil
 from pathlib import Path
 
-from phonelm_export.tokenizer import STOP_IDS
+from phonelm_export.tokenizer import DEFAULT_SYSTEM, STOP_IDS
 
 CHAT_CONFIG = "mlc-chat-config.json"
 CONFIG_VERSION = "0.1.0"
-DEFAULT_SYSTEM = "You are a helpful assistant."
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
                    "special_tokens_map.json", "generation_config.json")
 

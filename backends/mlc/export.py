@@ -17,11 +17,11 @@ from phonelm_export.atomic import atomic_output
 from phonelm_export.backend import Artifact
 from phonelm_export.errors import PhoneLMError
 from phonelm_export.progress import QUIET
+from phonelm_export.rope import ROPE_MODES
 
 from .quantization import scheme
 from .recipes import recipe_settings
 
-ROPE_MODES = ("float", "int8")
 
 
 def _check_shapes(dims, s) -> None:

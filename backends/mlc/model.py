@@ -23,6 +23,8 @@ from tvm.relax.frontend import nn
 from tvm.relax.frontend.nn import Tensor, op
 from tvm.relax.frontend.nn.llm.kv_cache import PagedKVCache, RopeMode, TIRPagedKVCache
 
+from phonelm_export.rope import INT8_STEPS
+
 from .quantization import QuantScheme
 
 MODEL_TYPE = "phonelm"
@@ -52,14 +54,7 @@ class PhoneLMConfig:
                   rope_mode: str = "float", max_batch_size: int = 1) -> "PhoneLMConfig":
         ctx = context_window_size or dims.max_position_embeddings
         return cls(
-            hidden_size=dims.hidden_size,
-            intermediate_size=dims.intermediate_size,
-            num_attention_heads=dims.num_attention_heads,
-            num_key_value_heads=dims.num_key_value_heads,
-            head_dim=dims.head_dim,
-            num_hidden_layers=dims.num_hidden_layers,
-            rms_norm_eps=dims.rms_norm_eps,
-            vocab_size=dims.vocab_size,
+            **dims.shape_fields(),
             rope_theta=dims.rope_theta,
             context_window_size=ctx,
             prefill_chunk_size=min(prefill_chunk_size or ctx, ctx),
@@ -160,8 +155,8 @@ def _int8_rope(qkv: Tensor, positions: Tensor, cfg: PhoneLMConfig, dtype: str) -
             k = (i % half).astype("float32")
             inv_freq = tirx.const(1.0, "float32") / tirx.power(tirx.const(theta, "float32"), k * 2.0 / d)
             ang = p * inv_freq
-            c = tirx.round(tirx.cos(ang) * 127.0) / 127.0
-            sn = tirx.round(tirx.sin(ang) * 127.0) / 127.0
+            c = tirx.round(tirx.cos(ang) * INT8_STEPS) / INT8_STEPS
+            sn = tirx.round(tirx.sin(ang) * INT8_STEPS) / INT8_STEPS
             xi = x[b, t, h, i].astype("float32")
             partner = tirx.if_then_else(i < half, -x[b, t, h, i + half], x[b, t, h, i - half]).astype("float32")
             out = (xi * c.astype(dtype).astype("float32") + partner * sn.astype(dtype).astype("float32"))

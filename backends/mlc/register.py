@@ -95,11 +95,8 @@ def _config_class():
                 raise ValueError("PhoneLM's FFN is gated ReLU (hidden_act 'relu')")
 
         def ours(self) -> PhoneLMConfig:
-            return PhoneLMConfig(
-                self.hidden_size, self.intermediate_size, self.num_attention_heads, self.num_key_value_heads,
-                self.head_dim, self.num_hidden_layers, self.rms_norm_eps, self.vocab_size, self.rope_theta,
-                self.context_window_size, self.prefill_chunk_size, self.max_batch_size, True, self.rope_mode,
-            )
+            mine = {f.name for f in dataclasses.fields(PhoneLMConfig)}
+            return PhoneLMConfig(**{k: v for k, v in dataclasses.asdict(self).items() if k in mine})
 
     return MLCPhoneLMConfig
 
