@@ -123,7 +123,10 @@ def expected(bundle):
         calls.append({**{k: res[k] for k in ("query", "functions", "output", "parse_error", "intents", "ok")},
                       "prompt_ids": prompt_ids(tok, q, res["functions"])})
     assert any(c["ok"] for c in calls), "the bundled model should map at least one of these queries"
-    return {"chat": chat, "calls": calls}
+    # the default flow: decoded under the request's grammar (the Java core's CallGrammar is its twin)
+    constrained = [run_call(runner, q, k=k, max_new_tokens=max_new).to_json() for q in CALL_QUERIES]
+    assert all(c["constrained"] and c["ok"] for c in constrained)
+    return {"chat": chat, "calls": calls, "calls_constrained": constrained}
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +174,8 @@ def _junit(chroot, work: Path, bundle: Path, expected: dict, classes: list[str] 
     if not (work / "bundle").exists():
         shutil.copytree(bundle, work / "bundle")
     (work / "expected.json").write_text(json.dumps(expected, ensure_ascii=False), encoding="utf-8")
-    props = [f"-Dphonelm.bundle={WORK}/bundle", f"-Dphonelm.expected={WORK}/expected.json", f"-Djava.library.path={WORK}/lib"]
+    props = [f"-Dphonelm.bundle={WORK}/bundle", f"-Dphonelm.expected={WORK}/expected.json",
+             f"-Dphonelm.verbatim={REPO_IN}/phonelm_export/intents/data/verbatim.json", f"-Djava.library.path={WORK}/lib"]
     # --enable-native-access: the JDK (22+) warns about System.loadLibrary in unnamed modules otherwise
     r = _in_chroot(["java", *FAST_JVM, "--enable-native-access=ALL-UNNAMED", *props, "-cp", f"{WORK}/classes:{_classpath(chroot)}",
                     "org.junit.runner.JUnitCore", *(classes or _host_test_classes())], work)
@@ -182,7 +186,7 @@ def test_jni_engine_runs_chat_and_intent_flows_like_python(chroot, built, bundle
     rc, out = _junit(chroot, built, bundle, expected)
     assert rc == 0, out[-8000:]
     m = re.search(r"^OK \((\d+) tests\)", out, re.M)
-    assert m and int(m.group(1)) >= 10, out[-4000:]
+    assert m and int(m.group(1)) >= 12, out[-4000:]
 
 
 def test_jni_engine_test_fails_on_a_wrong_expected_reply(chroot, built, bundle, expected):

@@ -21,10 +21,12 @@ import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
 import org.phonelm.demo.core.CallFlow;
+import org.phonelm.demo.core.CallGrammar;
 import org.phonelm.demo.core.ChatMessage;
 import org.phonelm.demo.core.Engine;
 import org.phonelm.demo.core.FunctionSchema;
 import org.phonelm.demo.core.Prompts;
+import org.phonelm.demo.core.Retrieval;
 import org.phonelm.demo.core.Step;
 import org.phonelm.demo.core.Values;
 
@@ -39,7 +41,7 @@ import org.phonelm.demo.core.Values;
  * it lives in its own source set, like core/src/sdkTest.
  *
  * <p>System properties: phonelm.bundle (the bundle directory), phonelm.expected (the Python side's
- * JSON); java.library.path must hold libphonelm_llama.so.
+ * JSON), phonelm.verbatim (the grammar's verbatim.json); java.library.path must hold libphonelm_llama.so.
  */
 public class LlamaCppEngineHostTest {
     private static LlamaCppEngine engine;
@@ -151,6 +153,55 @@ public class LlamaCppEngineHostTest {
             if (out.ok()) okCount++;
         }
         assertTrue("at least one query becomes intents (else the comparison shows little)", okCount >= 1);
+    }
+
+    /** The Engine interface over the llama.cpp engine, generating under whatever grammar is set. */
+    private static final class Constrained implements Engine {
+        String grammar;
+
+        @Override
+        public String name() {
+            return engine.name();
+        }
+
+        @Override
+        public Result generate(List<ChatMessage> messages, int maxNewTokens, TokenListener listener) {
+            return engine.generate(messages, maxNewTokens, listener, grammar);
+        }
+
+        @Override
+        public void stop() {
+            engine.stop();
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    public void constrainedIntentFlowEqualsThePythonConstrainedFlow() throws Exception {
+        // the core's CallGrammar (GBNF, the twin of the Python grammar) through llama.cpp's grammar sampler,
+        // compared with phonelm-export call's default flow (the same grammar applied by llguidance)
+        JSONArray cases = expected.getJSONArray("calls_constrained");
+        assertTrue(cases.length() >= 2);
+        CallGrammar grammar = new CallGrammar(schema, read(property("phonelm.verbatim")));
+        int k = config.getJSONObject("intents").getInt("retrieval_k");
+        CallFlow flow = new CallFlow(schema, Prompts.fromJson(config.getJSONObject("prompts").getJSONObject("call")), k);
+        Retrieval retrieval = new Retrieval(schema);
+        Constrained constrained = new Constrained();
+        for (int j = 0; j < cases.length(); j++) {
+            JSONObject c = cases.getJSONObject(j);
+            String query = c.getString("query");
+            constrained.grammar = grammar.build(query, retrieval.select(query, k));
+            CallFlow.Outcome out = flow.ask(constrained, query, config.getJSONObject("sampling").getInt("max_new_tokens"), "UTC", null);
+            assertEquals(query, Values.fromOrgJson(c.getJSONArray("functions")), out.functions);
+            assertEquals(query + ": constrained output", c.getString("output"), out.output);
+            List<Object> got = new ArrayList<Object>();
+            for (Step s : out.preview) got.add(s.toJson());
+            if (!Values.deepEquals(got, Values.fromOrgJson(c.getJSONArray("intents")))) fail(query + ":\n  got  " + got + "\n  want " + c.getJSONArray("intents"));
+            assertTrue(query + ": a constrained output always parses and maps", out.ok());
+        }
     }
 
     @Test
