@@ -17,6 +17,7 @@ def list_backends(as_json):
     """Each backend, whether its extra is installed, and its recipes."""
     from .errors import MissingExtra
     from .recipes import list_recipes
+    from .registry import BROKEN
     from .registry import backends as installed
 
     rows = []
@@ -28,6 +29,8 @@ def list_backends(as_json):
         except MissingExtra as e:
             status, hint = "missing", str(e)
         rows.append({"name": name, "status": status, "hint": hint, "recipes": list_recipes(b), "description": b.description})
+    rows += [{"name": n, "status": "broken", "hint": why, "recipes": [], "description": "(failed to load)"}
+             for n, why in BROKEN.items()]
     if as_json:
         emit_json(rows)
         return

@@ -22,21 +22,32 @@ from .errors import PhoneLMError
 GROUP = "phonelm_export.backends"
 
 
+#: entry points that did not give a usable backend: name -> why (``backends list`` shows them)
+BROKEN: dict[str, str] = {}
+
+
+def _load(ep) -> Backend:
+    try:
+        backend = ep.load()
+    except Exception as e:
+        raise PhoneLMError(f"{ep.value} failed to import: {type(e).__name__}: {e}") from None
+    if not isinstance(backend, Backend):
+        raise PhoneLMError(f"{ep.value} is not a phonelm_export.backend.Backend")
+    if backend.name != ep.name:
+        raise PhoneLMError(f"{ep.value} is a backend called {backend.name!r}, registered as {ep.name!r}")
+    return backend
+
+
 @lru_cache(maxsize=1)
 def _discovered() -> dict[str, Backend]:
     found: dict[str, Backend] = {}
     for ep in entry_points(group=GROUP):
-        if ep.name in found:
+        if ep.name in found or ep.name in BROKEN:
             continue  # the first distribution on sys.path wins, as for console scripts
         try:
-            backend = ep.load()
-        except Exception as e:  # one broken plugin must not take the whole CLI down
-            raise PhoneLMError(f"backend {ep.name!r} ({ep.value}) failed to load: {type(e).__name__}: {e}") from None
-        if not isinstance(backend, Backend):
-            raise PhoneLMError(f"backend {ep.name!r} ({ep.value}) is not a phonelm_export.backend.Backend")
-        if backend.name != ep.name:
-            raise PhoneLMError(f"backend entry point {ep.name!r} names a backend called {backend.name!r}")
-        found[ep.name] = backend
+            found[ep.name] = _load(ep)
+        except PhoneLMError as e:  # one broken plugin must not take the whole CLI down
+            BROKEN[ep.name] = str(e)
     return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
@@ -52,6 +63,8 @@ def backends() -> list[Backend]:
 def get_backend(name: str) -> Backend:
     """The backend object, available even when its extra is missing (call ``.check()``)."""
     found = _discovered()
+    if name in BROKEN:
+        raise PhoneLMError(f"backend {name!r} is installed but broken: {BROKEN[name]}")
     if name not in found:
         raise PhoneLMError(f"unknown backend {name!r}; choose from {', '.join(found) or 'none installed'}")
     return found[name]

@@ -95,3 +95,29 @@ def test_help_reads_cleanly_everywhere():
         assert "\b" not in r.output and "\\b" not in r.output, n  # click's no-rewrap marker must not leak
         if any(isinstance(p, click.Argument) and p.name == "model" for p in cmd.params):
             assert r.output.count("MODEL is a PhoneLM") == 1, n
+
+
+def test_a_broken_plugin_is_listed_not_fatal(monkeypatch):
+    """A plugin that fails to import must not take `phonelm-export` down with it."""
+    from importlib.metadata import EntryPoint
+
+    from click.testing import CliRunner
+
+    from phonelm_export import registry
+    from phonelm_export.cli import main
+    from phonelm_export.errors import PhoneLMError
+
+    real = registry.entry_points
+    bad = EntryPoint(name="broken", value="phonelm_no_such_module:BACKEND", group=registry.GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [*real(group=group), bad])
+    monkeypatch.setattr(registry, "BROKEN", {})
+    registry._discovered.cache_clear()
+    try:
+        assert "broken" not in registry.names() and "gguf" in registry.names()
+        assert "failed to import" in registry.BROKEN["broken"]
+        with pytest.raises(PhoneLMError, match="installed but broken"):
+            registry.get_backend("broken")
+        r = CliRunner().invoke(main, ["backends", "list"])
+        assert r.exit_code == 0 and "broken" in r.output
+    finally:
+        registry._discovered.cache_clear()
