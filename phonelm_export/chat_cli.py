@@ -39,7 +39,8 @@ def open_runner(target: str | None, allow_pickle: bool = False, **load_options):
 def chat(target, prompt, system, raw, max_new_tokens, temperature, top_p, seed, allow_pickle):
     """Chat with a model through its runtime, streaming tokens (ChatML; stops on <|im_end|> / <|endoftext|>).
 
-    TARGET is a checkpoint (run by the PyTorch reference) or an exported artifact: a .gguf file
+    MODEL|ARTIFACT is a checkpoint or a bundled model's name (run by the PyTorch reference) or an
+    exported artifact: a .gguf file
     (llama.cpp), a .pte file (ExecuTorch, tokenizer.json beside it) or an MLC model directory.
     Default: the bundled model.
     """

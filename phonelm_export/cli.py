@@ -250,10 +250,7 @@ def main():
 @allow_pickle_option
 @json_option
 def info(model, allow_pickle, as_json):
-    """Validate a checkpoint and describe it: architecture, parameters, dtype, tokenizer, template.
-
-    \b
-    """
+    """Validate a checkpoint and describe it: architecture, parameters, dtype, tokenizer, template."""
     from .checkpoint import open_checkpoint
 
     ckpt = open_checkpoint(resolve_model(model), allow_pickle=allow_pickle)
