@@ -152,10 +152,24 @@ def built(chroot, tmp_path_factory):
                     "-encoding", "UTF-8", "-cp", _classpath(chroot), "-d", f"{WORK}/classes",
                     *[f"{REPO_IN}/{p}" for p in sources]], work)
     assert r.returncode == 0, f"javac failed:\n{r.stdout}{r.stderr}"
+    # every native method the Java class declares is exported by the library, and nothing else of ours
     nm = subprocess.run(["nm", "-D", "--defined-only", str(work / "lib/libphonelm_llama.so")], capture_output=True, text=True)
     exported = set(re.findall(r"Java_org_phonelm_demo_engine_llamacpp_LlamaCppEngine_(\w+)", nm.stdout))
-    assert exported == {"nativeLoad", "nativeTokenize", "nativeGenerate", "nativeStop", "nativeFree"}, nm.stdout
+    assert exported == _native_methods() and len(exported) == 5, nm.stdout
     return work
+
+
+def _native_methods() -> set[str]:
+    java = (DEMO / "engine-llamacpp/src/main/java/org/phonelm/demo/engine/llamacpp/LlamaCppEngine.java").read_text()
+    return set(re.findall(r"\bnative\s+[\w\[\]]+\s+(\w+)\s*\(", java))
+
+
+def test_the_host_build_compiles_the_ndk_builds_source():
+    """'The same C++ the NDK compiles': CMakeLists.txt builds exactly the one file the host build compiles."""
+    cmake = (DEMO / "engine-llamacpp/src/main/cpp/CMakeLists.txt").read_text()
+    m = re.search(r"add_library\(phonelm_llama SHARED ([^)]*)\)", cmake)
+    assert m and m.group(1).split() == [JNI_SOURCE.name], cmake
+    assert 'System.loadLibrary("phonelm_llama")' in (DEMO / "engine-llamacpp/src/main/java/org/phonelm/demo/engine/llamacpp/LlamaCppEngine.java").read_text()
 
 
 def _classpath(root: Path) -> str:
