@@ -422,3 +422,32 @@ def test_a_full_disk_is_one_error_line_and_leaves_nothing(small_tmpfs, random_ch
     p = _run_cli([*_export("gguf", small_tmpfs / "m.gguf"), big])
     assert re.search(r"m\.gguf: no space left on the device holding .*; nothing was written", _one_error(p))
     assert list(small_tmpfs.iterdir()) == []
+
+
+# -- the boundary's switches ----------------------------------------------------------------
+
+def test_debug_shows_the_traceback_and_still_one_error_line(tmp_path):
+    for p in (_run_cli(["info", tmp_path / "nope", "--debug"]),
+              _run_cli(["info", tmp_path / "nope"], env={**os.environ, "PHONELM_EXPORT_DEBUG": "1"})):
+        assert p.returncode == 2 and "Traceback" in p.stderr
+        assert [ln for ln in p.stderr.splitlines() if ln.startswith("error:")] == [
+            f"error: {tmp_path / 'nope'}: no such checkpoint directory or file"]
+
+
+def test_an_unexpected_exception_is_an_internal_error_line(monkeypatch, tmp_path):
+    import phonelm_export.checkpoint as ck
+
+    def broken(*a, **k):
+        raise ZeroDivisionError("division by zero in a place nobody expected")
+
+    monkeypatch.setattr(ck, "open_checkpoint", broken)
+    fails(["info"], near=tmp_path, match=r"^error: internal error, please report: ZeroDivisionError: division by zero")
+
+
+def test_third_party_warnings_are_quiet_unless_verbose():
+    """Reference chat prints transformers' deprecation warnings a user cannot act on."""
+    quiet = _run_cli(["chat", "-p", "hi", "--max-new-tokens", "2"])
+    assert quiet.returncode == 0, quiet.stderr
+    assert "Warning" not in quiet.stderr and "deprecated" not in quiet.stderr, quiet.stderr
+    loud = _run_cli(["chat", "-p", "hi", "--max-new-tokens", "2", "--verbose"])
+    assert loud.returncode == 0 and "deprecated" in loud.stderr, "--verbose shows them (if this fails, transformers stopped warning: drop the second half)"
