@@ -164,9 +164,13 @@ def test_build_apk_stops_cleanly_when_bullseye_is_unreachable(random_checkpoint,
 def test_app_config_names_what_each_engine_module_reads(engine, files, meta, expect):
     """The keys ExecuTorchEngine.kt / MlcEngine.kt read from phonelm-app.json (their exports are tested in their backends)."""
     from phonelm_export.android import app_config
+    from phonelm_export.registry import get_backend
 
-    cfg = app_config(engine=engine, recipe="r", name="m", files=[{"path": f, "size_bytes": 1, "sha256": "x"} for f in files],
+    artifact = "model/m" if engine == "mlc" else files[0]
+    cfg = app_config(backend=get_backend(engine), recipe="r", name="m", artifact=artifact,
+                     files=[{"path": f, "size_bytes": 1, "sha256": "x"} for f in files],
                      device_dir="/sdcard/x", artifact_meta=meta, replay=[])
+    assert cfg["engine"] == engine
     for k, v in expect.items():
         assert cfg[k] == v, k
 
