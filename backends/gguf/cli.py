@@ -24,13 +24,14 @@ from phonelm_export.cli_options import (
 )
 
 ENCODING_HELP = (
-    "(--arch is the same option.) compat (default): architecture 'smallthinker' with one always-on expert, which stock "
-    "llama.cpp and the apps built on it load, computing exactly what the reference computes. "
-    "Its cost vs a dense graph, measured on a 2-core CPU (bench/RESULTS.md): prompt processing "
-    "about 0.7x (q4_0 and q8_0), because batched expert matmuls miss the dense fast paths; decode "
-    "0.7-1.07x, within this benchmark's noise of the dense graph. "
-    "native: architecture 'phonelm', dense and as fast as Llama, but only for llama.cpp built "
-    "with our patch, which this builds once: phonelm-export backends build-llama-cpp"
+    "(--arch is the same option.) compat (default): architecture 'smallthinker' with one always-on "
+    "expert, which stock llama.cpp and the apps built on it load (tested with llama-cpp-python 0.3.36 "
+    "and Debian's llama.cpp 0.7.0), computing exactly what the reference computes. Cost vs a dense "
+    "graph on a 2-core x86 CPU (bench/RESULTS.md): prompt processing about 0.7x (q4_0, q8_0), because "
+    "llama.cpp's CPU expert matmul multiplies one token at a time where a dense matmul multiplies "
+    "blocks of tokens; decode about the same as dense. No layout the GGUF format allows closes this "
+    "gap. native: architecture 'phonelm', dense and as fast as Llama, for llama.cpp built with our "
+    "patch, which this builds once: phonelm-export backends build-llama-cpp"
 )
 
 
