@@ -10,12 +10,19 @@ llama.cpp computes as PhoneLM, against a dense ``llama``-labelled file of the sa
 cost, gated SiLU: what PhoneLM would get if llama.cpp knew it):
 
 * ``compat``      — what ``phonelm-export gguf`` writes: ffn_*_exps [1, ...], expert_count 1;
-* ``compat-split2`` — the same FFN cut into two experts of n_ff/2 rows, both always used, each
-  weighted 0.5 by the softmax of a zero router, so ffn_down_exps carries 2x the weights: exactly
-  the same function, but twice the expert matmuls (does splitting help the per-expert loop?);
+* ``compat-splitN`` — the same FFN cut into N experts of n_ff/N rows, all always used, each
+  weighted 1/N by the softmax of a zero router, so ffn_down_exps carries N x the weights: exactly
+  the same function for N a power of two (bundled model: perplexity 2.8921 for N = 2, 4, 8 vs
+  2.8922 for N = 1), but smaller expert matrices (measured: they help the repacked 4-bit types,
+  hurt q4_K; see the README numbers);
 * every file with llama.cpp's CPU weight repacking on (its default) and off (``--repack 0``):
   the repacked expert matmul multiplies one token row at a time (a gemv per row) where the dense
   one runs blocked gemm, so repacking shows where the gap comes from.
+
+Two metrics: ``--metric wall`` (default; run it on an idle machine) is llama-bench's tokens/s at
+``--threads`` (2), prefill and decode; ``--metric cpu`` is single-thread prefill tokens per CPU-second
+(the CPU time of a 512-token llama-bench minus that of a 32-token one, from the kernel's rusage), which
+other processes on a shared machine barely disturb — one thread has no barrier to spin at.
 
 Every file is quantized from one f16 export by the same (Debian) llama-quantize, and all files of
 one type are timed in one llama-bench process, interleaved, ``--rounds`` times (the best of the
@@ -46,6 +53,17 @@ def sid_root() -> Path:
     from phonelm_export.backends.gguf.native import cache_root
 
     return cache_root() / "sid-chroot"
+
+
+def cpu_seconds(work: Path, tool: str, *args: str) -> float:
+    """User + system CPU time of one tool run in the chroot (the unshare/sh/chroot chain execs into
+    the tool, so the waited-for child is the tool itself)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    in_sid(work, tool, *args)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def in_sid(work: Path, tool: str, *args: str, timeout: float = 3600) -> str:
@@ -114,8 +132,9 @@ def make_files(args, d: Path) -> dict[str, dict[str, Path]]:
     }
     write_gguf(ckpt, base["compat"], encoding="compat", file_type="f16", type_for=f16)
     write_gguf(ckpt, base["llama"], encoding="native", arch_name="llama", file_type="f16", type_for=f16)
-    base["compat-split2"] = d / "compat-split2-f16.gguf"
-    split_experts(base["compat"], base["compat-split2"])
+    for n in args.splits:
+        base[f"compat-split{n}"] = d / f"compat-split{n}-f16.gguf"
+        split_experts(base["compat"], base[f"compat-split{n}"], n)
     files: dict[str, dict[str, Path]] = {}
     for q in args.types:
         files[q] = {}
@@ -146,6 +165,20 @@ def bench_type(d: Path, files: dict[str, Path], args) -> dict[str, dict[str, flo
     return best
 
 
+def bench_type_cpu(d: Path, files: dict[str, Path], args) -> dict[str, dict[str, float]]:
+    """{"label repack1": {"pp": prefill tokens per CPU-second, 1 thread}}, best of the rounds."""
+    long, short, reps = 512, 32, 3
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(args.rounds):
+        for label, p in files.items():
+            run = lambda n: cpu_seconds(d, "llama-bench", "-m", f"{MOUNT}/{p.name}", "-p", str(n), "-n", "0",  # noqa: E731
+                                        "-r", str(reps), "-t", "1")
+            per_token = (run(long) - run(short)) / (reps * (long - short))
+            cur = best.setdefault(f"{label} repack1", {"pp": 0.0})
+            cur["pp"] = max(cur["pp"], 1.0 / per_token)
+    return best
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hidden", type=int, default=1024)
@@ -153,12 +186,17 @@ def main(argv=None) -> int:
     ap.add_argument("--layers", type=int, default=8)
     ap.add_argument("--heads", type=int, default=16)
     ap.add_argument("--vocab", type=int, default=384)
-    ap.add_argument("--types", nargs="+", default=["f16", "q8_0", "q4_0"])
+    ap.add_argument("--types", nargs="+", default=["f16", "q8_0", "q4_k_m", "q4_0", "iq4_nl"],
+                    help="f16 and llama-quantize type names (the recipes' bases: f16, q8_0, q4_k_m, iq4_nl)")
     ap.add_argument("--prompt", type=int, default=256)
     ap.add_argument("--decode", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--splits", nargs="*", type=int, default=[2, 4],
+                    help="also time the FFN cut into N always-used experts (exact for powers of two)")
+    ap.add_argument("--metric", choices=["wall", "cpu"], default="wall",
+                    help="wall: llama-bench tok/s at --threads (idle machine); cpu: 1-thread prefill tok per CPU-second")
     ap.add_argument("--json", dest="json_out")
     a = ap.parse_args(argv)
     marker = sid_root() / ".phonelm-sid-ready"
@@ -171,17 +209,25 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="gguf-compat-prefill-", dir=os.environ.get("TMPDIR")) as tmp:
         d = Path(tmp)
         files = make_files(a, d)
-        print(f"{version} (Debian sid), llama-bench, {a.threads} threads; shape hidden {a.hidden}, ffn {a.ffn}, "
-              f"layers {a.layers}; prompt {a.prompt} tokens, decode {a.decode}; best of {a.rounds} interleaved rounds")
-        print(f"{'type':5s} {'file':14s} {'repack':>6s} {'prefill t/s':>12s} {'decode t/s':>11s} {'pre/llama':>10s} {'dec/llama':>10s}")
+        if a.metric == "cpu":
+            print(f"{version} (Debian sid), llama-bench, 1 thread, prefill tokens per CPU-second (512-token minus "
+                  f"32-token run); shape hidden {a.hidden}, ffn {a.ffn}, layers {a.layers}; best of {a.rounds} rounds")
+            print(f"{'type':6s} {'file':14s} {'prefill t/CPU-s':>16s} {'pre/llama':>10s}")
+        else:
+            print(f"{version} (Debian sid), llama-bench, {a.threads} threads; shape hidden {a.hidden}, ffn {a.ffn}, "
+                  f"layers {a.layers}; prompt {a.prompt} tokens, decode {a.decode}; best of {a.rounds} interleaved rounds")
+            print(f"{'type':6s} {'file':14s} {'repack':>6s} {'prefill t/s':>12s} {'decode t/s':>11s} {'pre/llama':>10s} {'dec/llama':>10s}")
         for q in a.types:
-            best = bench_type(d, files[q], a)
+            best = bench_type_cpu(d, files[q], a) if a.metric == "cpu" else bench_type(d, files[q], a)
             result["types"][q] = best
             for key, s in best.items():
                 label, rp = key.split(" ")
                 ref = best[f"llama {rp}"]
-                print(f"{q:5s} {label:14s} {rp[-1]:>6s} {s['pp']:12.1f} {s['tg']:11.1f} "
-                      f"{s['pp'] / ref['pp']:9.2f}x {s['tg'] / ref['tg']:9.2f}x", flush=True)
+                if a.metric == "cpu":
+                    print(f"{q:6s} {label:14s} {s['pp']:16.1f} {s['pp'] / ref['pp']:9.2f}x", flush=True)
+                else:
+                    print(f"{q:6s} {label:14s} {rp[-1]:>6s} {s['pp']:12.1f} {s['tg']:11.1f} "
+                          f"{s['pp'] / ref['pp']:9.2f}x {s['tg'] / ref['tg']:9.2f}x", flush=True)
     print(f"load average {result['load_average'][0]:.1f} at start")
     if a.json_out:
         Path(a.json_out).write_text(json.dumps(result, indent=2))
