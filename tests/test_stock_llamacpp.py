@@ -352,6 +352,20 @@ def test_server_renders_the_embedded_chatml_template_as_we_do_and_replies(f32_se
     assert content == tok.decode(want)
 
 
+def test_library_tokenizer_equals_hf_on_random_mixed_texts(f32_server, reference):
+    """llama_tokenize itself (llama-server /tokenize: no tool input handling) on 300 seeded random
+    texts around CR/LF, Unicode whitespace and special tokens — where issue 15 saw a difference."""
+    import random
+
+    pieces = ["\r\n", "\n", "\r", "\t", " ", "  ", "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<file_sep>",
+              "a", "Hello", " world", "1", "2024", "é", "東京", "😀", "def f(x):", "'s", "\u00a0", "\u2028", "\x85"]
+    rng = random.Random(15)
+    tok = reference.tokenizer
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+        assert f32_server.post("/tokenize", {"content": text, "parse_special": True})["tokens"] == tok.encode(text), repr(text)
+
+
 @pytest.mark.parametrize("qtype, tolerance", [("q8_0", 0.01), ("q4_0", 0.10)])
 def test_llama_quantize_requantizes_our_f16_file(sid, files, ppl_text, reference_ppl, qtype, tolerance):
     from gguf import GGUFReader
