@@ -2,8 +2,10 @@
 
 PhoneLM's tokenizer is SmolLM's: byte-level BPE with a ``Digits(individual_digits)`` step
 before ``ByteLevel``. llama.cpp's ``gpt2`` model with pre-tokenizer ``smollm`` reproduces that
-id for id. Tokens are written in id order with their byte-level spelling (what llama.cpp's
-gpt2 vocab expects); ids 0-16 are CONTROL tokens; no BOS is ever added.
+id for id — checked against HF ``tokenizers`` in the pinned llama-cpp-python and in Debian's
+llama.cpp 0.7.0 (tests/test_gguf_tokenizer.py, tests/test_stock_llamacpp.py). Tokens are written
+in id order with their byte-level spelling (what llama.cpp's gpt2 vocab expects); ids 0-16 are
+CONTROL tokens; no BOS is ever added.
 """
 from __future__ import annotations
 
@@ -35,7 +37,10 @@ class GGUFVocab:
         writer.add_bos_token_id(self.bos_id)
         writer.add_eos_token_id(self.eos_id)
         # <|im_end|> ends a chat turn; <|endoftext|> (0) is recognised by llama.cpp as an
-        # end-of-generation token by its text, which the worker checks (llama_vocab_is_eog)
+        # end-of-generation token by its text, which the worker checks (llama_vocab_is_eog).
+        # llama.cpp also takes <reponame> (4) for a fill-in-the-middle "repo" token by its text
+        # and ends generation on it (every SmolLM GGUF does); no key turns that heuristic off
+        # short of naming a false FIM token, so it stays (README; tests/test_stock_llamacpp.py)
         writer.add_eot_token_id(self.eos_id)
         writer.add_add_bos_token(False)
         writer.add_add_eos_token(False)
