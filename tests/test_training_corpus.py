@@ -7,7 +7,7 @@ import pytest
 
 from phonelm_export.intents.parser import parse_calls
 from phonelm_export.intents.synth import _bucket
-from phonelm_export.train.synthetic import _surrogate, build_corpus, copy_text, randomize_copied_values
+from phonelm_export.corpus import _surrogate, build_corpus, copy_text, randomize_copied_values
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_corpus_files(corpus):
 
 def test_stand_in_words_never_include_a_heldout_name():
     from phonelm_export.intents.synth import _pools
-    from phonelm_export.train.synthetic import _train_words
+    from phonelm_export.corpus import _train_words
 
     words = set(_train_words())
     assert len(words) > 300  # real words, so copying cannot be faked by a syllable prior
@@ -84,7 +84,7 @@ def test_stand_in_words_never_include_a_heldout_name():
 
 def test_heldout_chat_prompts_never_occur_in_training_and_number_at_least_50():
     from phonelm_export.train.chat_eval import heldout_chat_prompts
-    from phonelm_export.train.synthetic import chat_examples
+    from phonelm_export.corpus import chat_examples
 
     prompts = heldout_chat_prompts()
     assert len(prompts) >= 50 and len(set(prompts)) == len(prompts)
@@ -96,7 +96,7 @@ def test_heldout_chat_prompts_never_occur_in_training_and_number_at_least_50():
 
 def test_no_chat_reply_starts_with_a_word_a_prompt_starts_with():
     """So a reply that copies the prompt's first word is always a defect of the model, never the data."""
-    from phonelm_export.train.synthetic import chat_examples
+    from phonelm_export.corpus import chat_examples
 
     rows = chat_examples(3000, seed=1) + chat_examples(500, seed=1, split="heldout")
     firsts = {re.findall(r"[a-z0-9']+", r["messages"][-2]["content"].lower())[0] for r in rows}

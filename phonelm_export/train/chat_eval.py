@@ -36,7 +36,7 @@ def quirk(prompt: str, reply: str) -> str | None:
 def heldout_chat_prompts(seed: int = 0) -> list[str]:
     """Every held-out phrasing once lower-case and once Capitalized (arithmetic and spelling
     filled with values drawn from ``seed``)."""
-    from .synthetic import _chat_data
+    from ..corpus import _chat_data
 
     data = _chat_data()
     rng = random.Random(f"chat-eval:{seed}")

@@ -12,9 +12,9 @@ from ..cli_options import emit_json, force_option, json_option
 
 
 @click.command("synth-data")
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Directory for the jsonl files.")
-@click.option("--calls", "n_call", default=6000, show_default=True, help="Intent-calling training rows.")
-@click.option("--multi", "n_multi", default=0, show_default=True,
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Directory for the jsonl files.")
+@click.option("--call-rows", "n_call", default=6000, show_default=True, help="Intent-calling training rows.")
+@click.option("--multi-rows", "n_multi", default=0, show_default=True,
               help="Multi-intent training rows (two or more calls, later ones may use earlier results).")
 @click.option("--chat", "n_chat", default=1500, show_default=True, help="Chat training rows.")
 @click.option("--heldout", "n_heldout", default=200, show_default=True, help="Rows per held-out split.")
@@ -34,7 +34,7 @@ def synth_data(out, n_call, n_multi, n_chat, n_heldout, max_docs, randomize, n_c
     templates; no third-party text is involved.
     """
     from ..atomic import atomic_output
-    from .synthetic import build_corpus
+    from ..corpus import build_corpus
 
     with atomic_output(out, force=force, directory=True) as tmp:
         paths = build_corpus(tmp, n_call=n_call, n_chat=n_chat, n_heldout=n_heldout, seed=seed, max_docs=max_docs, randomize=randomize, n_copy=n_copy, n_copy_text=n_copy_text, n_multi=n_multi)
@@ -43,7 +43,7 @@ def synth_data(out, n_call, n_multi, n_chat, n_heldout, max_docs, randomize, n_c
 
 
 @click.command()
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Output checkpoint directory (PhoneLM format).")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Output checkpoint directory (PhoneLM format).")
 @click.option("--data", "pretrain_files", multiple=True, type=click.Path(path_type=Path), help="Pretraining text: .txt or .jsonl ('text' or 'messages'). Repeatable.")
 @click.option("--sft", "sft_files", multiple=True, type=click.Path(path_type=Path), help="Fine-tuning chat/call jsonl ('messages'); loss on assistant replies only. Repeatable.")
 @click.option("--init", "init_from", type=click.Path(path_type=Path), help="Start from this PhoneLM checkpoint (its tokenizer and dims) instead of random weights.")
@@ -88,16 +88,57 @@ def train(out, pretrain_files, sft_files, init_from, grow_layers, tokenizer, voc
     """
     import torch
 
-    from ..atomic import atomic_output, check_output
-    from ..checkpoint import Dims, open_checkpoint
-    from ..errors import PhoneLMError
-    from ..hf_writer import save_phonelm
+    from ..atomic import atomic_output
     from ..tokenizer import PhoneLMTokenizer
-    from .bpe import train_bpe
-    from .data import iter_documents, load_sft, pack_blocks
-    from .loop import Stage, TrainConfig, dist_info, latest_checkpoint, train as run_training
+    from .loop import TrainConfig, dist_info, latest_checkpoint, train as run_training
 
     rank, world = dist_info()
+    base = _check_arguments(out, force, resume, pretrain_files, pretrain_steps, sft_files, sft_steps, init_from, grow_layers)
+    ckpt_dir = out.with_name(out.name + ".checkpoints")
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    tok_file, dims = _tokenizer_and_dims(base, grow_layers, tokenizer, ckpt_dir, resume, rank, world,
+                                         list(pretrain_files) + list(sft_files), vocab_size, hidden_size,
+                                         intermediate_size, layers, heads, kv_heads, context)
+    datasets, stages = _datasets(PhoneLMTokenizer.from_file(tok_file), pretrain_files, pretrain_steps, sft_files, sft_steps,
+                                 seq_len, max_len, lr, sft_lr, batch_size, warmup)
+    cfg = TrainConfig(out=ckpt_dir, dims=dims, stages=stages, seed=seed, save_every=save_every, threads=threads)
+    resume_from = latest_checkpoint(ckpt_dir) if resume else None
+    if resume and resume_from is None:
+        from ..errors import PhoneLMError
+
+        raise PhoneLMError(f"--resume: no checkpoint in {ckpt_dir}")
+
+    log: list[dict] = []
+    t0 = time.perf_counter()
+    model = run_training(cfg, datasets, init_from=init_from, resume=resume_from, on_log=log.append, quiet=quiet)
+    if rank != 0:
+        return
+    from ..hf_writer import save_phonelm
+
+    with atomic_output(out, force=True, directory=True) as tmp:
+        save_phonelm(tmp, model.state_dict(), dims, tok_file, dtype=getattr(torch, save_dtype))
+        (tmp / "training_log.json").write_text(json.dumps({
+            "stages": [s.__dict__ for s in stages], "seed": seed, "world_size": world,
+            "examples": {k: len(v) for k, v in datasets.items()}, "log": log,
+        }, indent=1) + "\n")
+    _report(out, dims, log, time.perf_counter() - t0, as_json)
+
+
+def _report(out, dims, log, seconds, as_json):
+    summary = {"out": str(out), "parameters": dims.param_count(), "seconds": round(seconds, 1),
+               "final_loss": log[-1]["loss"] if log else None, "tokens_per_s": log[-1]["tokens_per_s"] if log else None}
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"wrote {out} ({summary['parameters']:,} parameters, {summary['seconds']} s, final loss {summary['final_loss']:.3f})")
+
+
+def _check_arguments(out, force, resume, pretrain_files, pretrain_steps, sft_files, sft_steps, init_from, grow_layers):
+    """Refuse inconsistent options before anything is written; the --init checkpoint (or None)."""
+    from ..atomic import check_output
+    from ..checkpoint import open_checkpoint
+    from ..errors import PhoneLMError
+
     if not resume:
         check_output(out, force)
     if pretrain_steps and not pretrain_files:
@@ -111,27 +152,38 @@ def train(out, pretrain_files, sft_files, init_from, grow_layers, tokenizer, voc
     base = open_checkpoint(init_from) if init_from else None
     if base is not None and grow_layers is not None and grow_layers < base.dims.num_hidden_layers:
         raise PhoneLMError(f"--grow-layers {grow_layers}: {init_from} already has {base.dims.num_hidden_layers} layers")
-    ckpt_dir = out.with_name(out.name + ".checkpoints")
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    tok_file = ckpt_dir / "tokenizer.json"
+    return base
+
+
+def _tokenizer_and_dims(base, grow_layers, tokenizer, ckpt_dir, resume, rank, world, files, vocab_size, hidden_size,
+                        intermediate_size, layers, heads, kv_heads, context):
+    """The tokenizer file and model dims: the --init checkpoint's (deepened by --grow-layers), or
+    new ones (a BPE trained on the data by rank 0 unless --tokenizer names one)."""
+    from ..checkpoint import Dims
+    from ..tokenizer import PhoneLMTokenizer
+    from .bpe import train_bpe
+    from .data import iter_documents
 
     if base is not None:
-        tok_file = base.tokenizer_file
-        dims = base.dims if grow_layers is None else replace(base.dims, num_hidden_layers=grow_layers)
-    else:
-        if tokenizer:
-            tok_file = Path(tokenizer)
-        elif not (resume and tok_file.is_file()):
-            if rank == 0:
-                texts = list(iter_documents(list(pretrain_files) + list(sft_files)))
-                train_bpe(texts, vocab_size).save(str(tok_file))
-            if world > 1:
-                _wait_for(tok_file)
-        ntok = PhoneLMTokenizer.from_file(tok_file).vocab_size
-        dims = Dims(vocab_size=ntok, hidden_size=hidden_size, intermediate_size=intermediate_size,
-                    num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads or heads,
-                    head_dim=hidden_size // heads, max_position_embeddings=context)
-    tok = PhoneLMTokenizer.from_file(tok_file)
+        return base.tokenizer_file, base.dims if grow_layers is None else replace(base.dims, num_hidden_layers=grow_layers)
+    tok_file = ckpt_dir / "tokenizer.json"
+    if tokenizer:
+        tok_file = Path(tokenizer)
+    elif not (resume and tok_file.is_file()):
+        if rank == 0:
+            train_bpe(list(iter_documents(files)), vocab_size).save(str(tok_file))
+        if world > 1:
+            _wait_for(tok_file)
+    ntok = PhoneLMTokenizer.from_file(tok_file).vocab_size
+    return tok_file, Dims(vocab_size=ntok, hidden_size=hidden_size, intermediate_size=intermediate_size,
+                          num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads or heads,
+                          head_dim=hidden_size // heads, max_position_embeddings=context)
+
+
+def _datasets(tok, pretrain_files, pretrain_steps, sft_files, sft_steps, seq_len, max_len, lr, sft_lr, batch_size, warmup):
+    """The tokenized data and the stages that train on it (pretraining first)."""
+    from .data import iter_documents, load_sft, pack_blocks
+    from .loop import Stage
 
     datasets, stages = {}, []
     if pretrain_steps:
@@ -140,29 +192,7 @@ def train(out, pretrain_files, sft_files, init_from, grow_layers, tokenizer, voc
     if sft_steps:
         datasets["sft"] = load_sft(sft_files, tok.encode, max_len)
         stages.append(Stage("sft", sft_steps, sft_lr, batch_size, warmup))
-    cfg = TrainConfig(out=ckpt_dir, dims=dims, stages=stages, seed=seed, save_every=save_every, threads=threads)
-    resume_from = latest_checkpoint(ckpt_dir) if resume else None
-    if resume and resume_from is None:
-        raise PhoneLMError(f"--resume: no checkpoint in {ckpt_dir}")
-
-    log: list[dict] = []
-    t0 = time.perf_counter()
-    model = run_training(cfg, datasets, init_from=init_from, resume=resume_from, on_log=log.append, quiet=quiet)
-    if rank != 0:
-        return
-    dtype = getattr(torch, save_dtype)
-    with atomic_output(out, force=True, directory=True) as tmp:
-        save_phonelm(tmp, model.state_dict(), dims, tok_file, dtype=dtype)
-        (tmp / "training_log.json").write_text(json.dumps({
-            "stages": [s.__dict__ for s in stages], "seed": seed, "world_size": world,
-            "examples": {k: len(v) for k, v in datasets.items()}, "log": log,
-        }, indent=1) + "\n")
-    summary = {"out": str(out), "parameters": dims.param_count(), "seconds": round(time.perf_counter() - t0, 1),
-               "final_loss": log[-1]["loss"] if log else None, "tokens_per_s": log[-1]["tokens_per_s"] if log else None}
-    if as_json:
-        emit_json(summary)
-    else:
-        click.echo(f"wrote {out} ({summary['parameters']:,} parameters, {summary['seconds']} s, final loss {summary['final_loss']:.3f})")
+    return datasets, stages
 
 
 def _wait_for(path: Path, timeout: float = 600) -> None:
