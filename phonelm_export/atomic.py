@@ -130,8 +130,9 @@ def check_replaceable(path: Path, *, directory: bool | None, kind: ArtifactKind 
         kinds = (kind,) if kind is not None else KNOWN_DIRECTORY_KINDS
         if any(k.recognises(path) for k in kinds):
             return
-        what = kind.name if kind is not None else "phonelm-export output"
-        foreign = kind.foreign_entry(path) if kind else _first_entry(path)
+        if kind is None:  # name the closest kind's first foreign file: the one the user should look at
+            kind = max(KNOWN_DIRECTORY_KINDS, key=lambda k: _matching_entries(k, path))
+        what, foreign = kind.name, kind.foreign_entry(path)
         raise OutputError(
             f"{path} holds files that are not a previous {what} ({foreign}); refusing to replace it with --force: "
             "choose a new output path or remove it yourself"
@@ -142,8 +143,9 @@ def check_replaceable(path: Path, *, directory: bool | None, kind: ArtifactKind 
         raise OutputError(f"{path} is not a previous {kind.name}; refusing to replace it with --force (choose a new output path)")
 
 
-def _first_entry(path: Path) -> str:
-    return min((e.name for e in os.scandir(path)), default="?")
+def _matching_entries(kind: ArtifactKind, path: Path) -> int:
+    names = [e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in os.scandir(path)]
+    return sum(any(fnmatch.fnmatchcase(n, pat) for pat in kind.files) for n in names)
 
 
 def check_output(path: Path, force: bool, *, directory: bool | None = None, kind: ArtifactKind | None = None,

@@ -451,3 +451,39 @@ def test_third_party_warnings_are_quiet_unless_verbose():
     assert "Warning" not in quiet.stderr and "deprecated" not in quiet.stderr, quiet.stderr
     loud = _run_cli(["chat", "-p", "hi", "--max-new-tokens", "2", "--verbose"])
     assert loud.returncode == 0 and "deprecated" in loud.stderr, "--verbose shows them (if this fails, transformers stopped warning: drop the second half)"
+
+
+# -- recipes and export options: refused before llama.cpp (or any backend) is called ----------
+
+RECIPE_CASES = {
+    "invalid UTF-8": (b'purpose = "x\xff"\nfamily = "balanced"\nbase = "q4_0"\n', r"not (valid )?UTF-8"),
+    "invalid TOML": (b'purpose = "x\nfamily = balanced\n', r"(invalid TOML|TOML)"),
+    "q8_k is not a storage type": (b'purpose = "x"\nfamily = "balanced"\nbase = "q4_0"\n[types]\n"token_embd" = "q8_k"\n', r"q8_k"),
+    "incompatible a number": (b'purpose = "x"\nfamily = "balanced"\nbase = "q4_k_m"\nincompatible = 5\n', r"incompatible: expected a string, got 5"),
+    "calibration_tokens a string": (b'purpose = "x"\nfamily = "balanced"\nbase = "q4_k_m"\nimatrix = true\ncalibration_tokens = "lots"\n', r"calibration_tokens: expected an integer"),
+    "unknown key": (b'purpose = "x"\nfamily = "balanced"\nbase = "q4_0"\nbsae = "q8_0"\n', r"bsae"),
+    "unknown family": (b'purpose = "x"\nfamily = "tiny"\nbase = "q4_0"\n', r"family"),
+    "unknown base type": (b'purpose = "x"\nfamily = "balanced"\nbase = "q3_z"\n', r"q3_z"),
+}
+
+
+@pytest.mark.gguf
+@pytest.mark.parametrize("case", list(RECIPE_CASES))
+def test_a_bad_recipe_is_one_error_line_before_any_work(case, tmp_path):
+    pytest.importorskip("gguf")
+    body, match = RECIPE_CASES[case]
+    recipe = tmp_path / "r.toml"
+    recipe.write_bytes(body)
+    fails(["gguf", "--recipe", recipe, "-o", tmp_path / "m.gguf"], near=tmp_path, match=match)
+
+
+def test_an_unknown_recipe_name_is_one_error_line(tmp_path):
+    fails(["gguf", "--recipe", "q4_quantum", "-o", tmp_path / "m.gguf"], near=tmp_path, match=r"q4_quantum")
+
+
+@pytest.mark.parametrize("option, match", [("force=true", r"--export-option force: not an export option"),
+                                           ("encodng=native", r"unknown GGUF export option 'encodng'"),
+                                           ("noequals", r"KEY=VALUE")])
+def test_a_bad_export_option_is_one_error_line(option, match, tmp_path):
+    pytest.importorskip("gguf")
+    fails(["android", "--engine", "gguf", "--export-option", option, "-o", tmp_path / "app"], near=tmp_path, match=match)
