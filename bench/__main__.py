@@ -39,6 +39,8 @@ QUICK = {
     "gguf_speed": [["--hidden", "256", "--ffn", "768", "--layers", "2", "--heads", "4", "--prompt", "64", "--decode", "16", "--repeats", "1"]],
     "gguf_scale": [["--shapes", "tiny", "small", "--repeats", "1"]],
     "gguf_convert": [["--hidden", "256", "--ffn", "768", "--layers", "2", "--heads", "4"]],
+    "gguf_compat_prefill": [["--hidden", "256", "--ffn", "768", "--layers", "2", "--heads", "4", "--prompt", "64",
+                             "--decode", "8", "--repeats", "1", "--rounds", "1"]],
     "executorch_speed": [["--shape", "tiny", "--reps", "1"]],
     "mlc_speed": [["--shape", "tiny"]],
 }

@@ -25,13 +25,13 @@ from phonelm_export.cli_options import (
 
 ENCODING_HELP = (
     "(--arch is the same option.) compat (default): architecture 'smallthinker' with one always-on "
-    "expert, which stock llama.cpp and the apps built on it load (tested with llama-cpp-python 0.3.36 "
-    "and Debian's llama.cpp 0.7.0), computing exactly what the reference computes. Cost vs a dense "
-    "graph on a 2-core x86 CPU (bench/RESULTS.md): prompt processing about 0.7x (q4_0, q8_0), because "
-    "llama.cpp's CPU expert matmul multiplies one token at a time where a dense matmul multiplies "
-    "blocks of tokens; decode about the same as dense. No layout the GGUF format allows closes this "
-    "gap. native: architecture 'phonelm', dense and as fast as Llama, for llama.cpp built with our "
-    "patch, which this builds once: phonelm-export backends build-llama-cpp"
+    "expert, which stock llama.cpp and the apps built on it load (tested: llama-cpp-python 0.3.36 and "
+    "Debian's llama.cpp 0.7.0), computing exactly what the reference computes. Prompt processing vs a "
+    "dense graph depends on the type, because llama.cpp's CPU expert matmul multiplies one token at a "
+    "time: f16, q8_0 0.7-1.0x; q4_k_m (balanced) about 0.8x; q4_0, iq4_nl (smallest) 0.3-0.7x; decode "
+    "0.7-1.07x, within the benchmark's noise of dense (bench/RESULTS.md). native: architecture "
+    "'phonelm', dense and as fast as Llama for every type, for llama.cpp built with our patch, which "
+    "this builds once: phonelm-export backends build-llama-cpp"
 )
 
 
