@@ -31,7 +31,7 @@ _REF_NAME = re.compile(r"result(0|[1-9][0-9]{0,5})")
 _HASH_REF = re.compile(r"#(0|[1-9][0-9]{0,5})")
 _INT_MAX = 2**63 - 1
 
-MAX_NUMBER_CHARS = 400  # a longer literal is out of range anyway; int() of 5,000 digits is refused by Python itself
+MAX_NUMBER_CHARS = 400  # longer literals are out of range (and int() refuses 4,300+ digits); quoted shortened
 
 
 class CallParseError(PhoneLMError):
@@ -72,6 +72,14 @@ def parse_calls(text: str) -> list[Call]:
     if s[0] in "[{":
         return p.json_form()
     return p.code_form()
+
+
+def _shown(number: str) -> str:
+    """A number literal as error messages quote it: whole up to MAX_NUMBER_CHARS, else its start
+    and its length (the Java twin shortens the same way)."""
+    if len(number) <= MAX_NUMBER_CHARS:
+        return number
+    return f"{number[:20]}... ({len(number)} characters)"
 
 
 def _is_ident_start(c: str) -> bool:
@@ -295,18 +303,18 @@ class _Parser:
                 while self.peek() and "0" <= self.peek() <= "9":
                     self.i += 1
         text = self.s[start:self.i]
-        if len(text) > MAX_NUMBER_CHARS:
-            raise self.error(f"number out of range '{text[:20]}...' ({len(text)} characters)", start)
         if _is_ident_char(self.peek()):
-            raise self.error(f"malformed number '{text}{self.peek()}'", start)
+            raise self.error(f"malformed number '{_shown(text + self.peek())}'", start)
+        if len(text) > MAX_NUMBER_CHARS:
+            raise self.error(f"number out of range '{_shown(text)}'", start)
         if is_float:
             v = float(text)
             if v != v or v in (float("inf"), float("-inf")):
-                raise self.error(f"number out of range '{text}'", start)
+                raise self.error(f"number out of range '{_shown(text)}'", start)
             return v
         v = int(text)
         if not -_INT_MAX - 1 <= v <= _INT_MAX:
-            raise self.error(f"number out of range '{text}'", start)
+            raise self.error(f"number out of range '{_shown(text)}'", start)
         return v
 
     def list_value(self, depth: int) -> list:

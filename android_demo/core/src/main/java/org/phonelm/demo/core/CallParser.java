@@ -282,6 +282,14 @@ public final class CallParser {
         }
     }
 
+    /** Longer number literals are out of range; messages quote them shortened (as parser.py does). */
+    static final int MAX_NUMBER_CHARS = 400;
+
+    private static String shown(String number) {
+        if (number.length() <= MAX_NUMBER_CHARS) return number;
+        return number.substring(0, 20) + "... (" + number.length() + " characters)";
+    }
+
     private Object number() throws CallParseException {
         int start = i;
         if (peek() == '-') i++;
@@ -304,14 +312,15 @@ public final class CallParser {
             }
         }
         String text = s.substring(start, i);
-        if (!atEnd() && identChar(peek())) throw error("malformed number '" + text + peek() + "'", start);
+        if (!atEnd() && identChar(peek())) throw error("malformed number '" + shown(text + peek()) + "'", start);
+        if (text.length() > MAX_NUMBER_CHARS) throw error("number out of range '" + shown(text) + "'", start);
         if (isFloat) {
             double v = Double.parseDouble(text);
-            if (Double.isNaN(v) || Double.isInfinite(v)) throw error("number out of range '" + text + "'", start);
+            if (Double.isNaN(v) || Double.isInfinite(v)) throw error("number out of range '" + shown(text) + "'", start);
             return v;
         }
         BigInteger v = new BigInteger(text);
-        if (v.compareTo(LONG_MIN) < 0 || v.compareTo(LONG_MAX) > 0) throw error("number out of range '" + text + "'", start);
+        if (v.compareTo(LONG_MIN) < 0 || v.compareTo(LONG_MAX) > 0) throw error("number out of range '" + shown(text) + "'", start);
         return v.longValue();
     }
 
