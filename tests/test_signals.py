@@ -123,3 +123,19 @@ def test_a_signal_during_llama_cpp_quantization_stops_the_worker_at_once(sig, st
     # a hang guard, not a benchmark: waiting for llama.cpp to finish took ~11 s before
     assert seconds < 5, f"took {seconds:.1f} s to stop"
     assert list(work.iterdir()) == []
+
+
+def test_llama_cpp_output_never_reaches_the_result_channel():
+    """llama.cpp prints to stdout and stderr (its asserts did, corrupting the JSON answers): the
+    worker's fd 1 and 2 are the log file, and results travel on a pipe of their own."""
+    pytest.importorskip("llama_cpp")
+    from phonelm_export.backends.gguf.llama_worker import LlamaWorker
+
+    with LlamaWorker() as w:
+        pid = w.proc.pid
+        stdout, stderr = (os.readlink(f"/proc/{pid}/fd/{n}") for n in (1, 2))
+        assert stdout == stderr and not stdout.startswith("pipe:"), (stdout, stderr)
+        with open(f"/proc/{pid}/fd/1", "w") as fh:  # what a C printf in the worker would do
+            fh.write('{"ok": false, "error": "not a result"}\n')
+        head, _ = w.call({"op": "ping"}, "pinging")
+        assert head["ok"] and head["pid"] == pid
