@@ -1,9 +1,10 @@
 """Write outputs atomically, and never replace anything that is not ours.
 
-* An output is written into a temporary sibling (``.NAME.tmp-XXXX``) and renamed into place
-  only on success: a failed or interrupted export (an error, Ctrl-C, SIGTERM) leaves nothing
-  at the output path and no temporary litter. Temporaries that a signal catches at an awkward
-  moment are also removed at interpreter exit.
+* An output is written into a temporary sibling (``.NAME.tmp-PID-XXXX``) and renamed into
+  place only on success: a failed or interrupted export (an error, Ctrl-C, SIGTERM) leaves
+  nothing at the output path and no temporary litter. Temporaries that a signal catches at an
+  awkward moment are also removed at interpreter exit, and those of a writer that was killed
+  outright (SIGKILL) by the next export to the same path.
 * :func:`check_outputs` checks every output path of a command (and the free space, when the
   size is known) before any work starts, so a missing directory is not found after minutes of
   lowering.
@@ -18,6 +19,7 @@ import contextlib
 import errno
 import fnmatch
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -239,6 +241,30 @@ def remove_live_temps() -> None:
     _remove_live_temps()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temporaries of ``path`` left by a process that no longer exists (killed with SIGKILL, or
+    the machine went down): their names carry the writer's pid."""
+    stale = re.compile(rf"\.{re.escape(path.name)}\.(?:tmp|old)-(\d+)(?:-.*)?")
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    for e in entries:
+        m = stale.fullmatch(e.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            _remove(Path(e.path))
+
+
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
@@ -255,7 +281,8 @@ def atomic_output(path: str | Path, *, force: bool = False, directory: bool = Fa
     """Yield a temporary path (a file or an empty directory) that becomes ``path`` on success."""
     path = Path(path).expanduser().absolute()
     check_output(path, force, directory=directory, kind=kind)
-    prefix = f".{path.name}.tmp-"
+    _remove_stale_temps(path)
+    prefix = f".{path.name}.tmp-{os.getpid()}-"
     # mkdtemp/mkstemp create private (0700/0600) paths; an export should get the permissions
     # any file the user creates gets
     umask = current_umask()

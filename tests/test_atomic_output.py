@@ -142,3 +142,17 @@ def test_outputs_get_the_users_umask_permissions(tmp_path):
         os.umask(old)
     assert (tmp_path / "f").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
+
+
+def test_temporaries_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that no longer runs
+    (tmp_path / f".m.gguf.tmp-{dead.pid}-abcd").write_bytes(b"half of a killed export")
+    (tmp_path / f".m.gguf.old-{dead.pid}").mkdir()
+    alive = tmp_path / f".m.gguf.tmp-{os.getppid()}-efgh"  # a live writer's: left alone
+    alive.write_bytes(b"in progress")
+    with atomic_output(tmp_path / "m.gguf") as tmp:
+        tmp.write_bytes(b"GGUF")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.gguf", alive.name])
