@@ -32,6 +32,13 @@ FULL = {
         ["--shape", "1.5b", "--recipes", "8da4w-g32", "--workdir", str(WORKDIR), "--reuse"],
     ],
     "gguf_scale": [["--workdir", str(WORKDIR)]],
+    # issue 15: conversion peak RSS vs llama.cpp's converter at the real shapes (bf16, as shipped)
+    "gguf_convert": [[], ["--shape", "0.5b", "--workdir", str(WORKDIR)], ["--shape", "1.5b", "--workdir", str(WORKDIR)]],
+    # ExecuTorch export memory per recipe; a 1.5B run is attempted only with 21 GiB available
+    "executorch_memory": [["--shape", "0.5b", "--workdir", str(WORKDIR)],
+                          ["--shape", "1.5b", "--workdir", str(WORKDIR), "--need-gib", "21"]],
+    # default `phonelm-export verify` wall time at the real shapes (goal: 15 min for 0.5B)
+    "verify_scale": [["--shape", "0.5b", "--workdir", str(WORKDIR)], ["--shape", "1.5b", "--workdir", str(WORKDIR)]],
     "mlc_speed": [["--shape", "small"]],
 }
 # per module: the runs of --quick (tiny shapes, a smoke run of the harness)
@@ -42,6 +49,8 @@ QUICK = {
     "gguf_compat_prefill": [["--hidden", "256", "--ffn", "768", "--layers", "2", "--heads", "4", "--prompt", "64",
                              "--decode", "8", "--repeats", "1", "--rounds", "1"]],
     "executorch_speed": [["--shape", "tiny", "--reps", "1"]],
+    "executorch_memory": [["--shape", "tiny", "--recipes", "fp32", "8da4w-g32"]],
+    "verify_scale": [["--shape", "tiny"]],
     "mlc_speed": [["--shape", "tiny"]],
 }
 
@@ -64,7 +73,7 @@ def machine() -> str:
 
 def modules(only: list[str] | None) -> list[str]:
     names = sorted(p.stem for p in HERE.glob("*_*.py") if not p.stem.startswith("_"))
-    return [n for n in names if not only or n.split("_")[0] in only]
+    return [n for n in names if not only or n in only or n.split("_")[0] in only]
 
 
 def read_sections(path: Path) -> dict[str, str]:
@@ -97,7 +106,7 @@ def run_one(mod: str, extra: list[str]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", help="comma-separated parts (gguf, executorch, mlc)")
+    ap.add_argument("--only", help="comma-separated parts (gguf, executorch, mlc, verify) or modules (gguf_convert)")
     ap.add_argument("--quick", action="store_true", help="tiny shapes: check the harness, not the machine")
     ap.add_argument("--out", type=Path, help="default: bench/RESULTS.md (quick mode: bench/RESULTS-quick.md, "
                     "so a harness check never overwrites measured results)")
