@@ -3,6 +3,16 @@
 gguf-py's usual ``add_tensor`` keeps every array until the end; instead every tensor's name,
 shape and type is declared up front (shapes come from the checkpoint header), the header is
 written, and then each tensor is read, converted and written in the declared order.
+
+Memory: the peak is the interpreter plus one converted tensor plus one small chunk. Weights are
+read from the safetensors files with ``pread`` (:mod:`phonelm_export.pread_tensors`), not through the
+memory map ``safe_open`` makes: every page read through a map stays mapped, and counted in
+this process's RSS, until the file is closed — so a streaming writer's peak used to grow by the
+whole checkpoint (1.44x llama.cpp's converter on bench/gguf_convert.py). A tensor is converted
+in chunks of rows straight into its output array (f32, f16, or the quantized blocks, which
+never cross a row), so no float32 copy of a whole bf16 tensor exists either. The bytes written
+are the same: bf16 and f16 widen to f32 exactly, and the f32 -> f16 rounding and the Q8_0
+blocks are computed by the same numpy/gguf-py code, row by row.
 """
 from __future__ import annotations
 
@@ -14,6 +24,8 @@ from typing import Callable
 import numpy as np
 
 from .register import ARCH_NAMES, TensorPlan, tensor_plan, write_arch_metadata
+from phonelm_export.pread_tensors import SafetensorsReader, open_reader
+
 from .qtypes import DIRECT, FTYPES, block_size, nbytes
 from .vocab import read_vocab
 
@@ -49,25 +61,43 @@ def direct_type_for(plan: TensorPlan, base: str, overrides: list[tuple[re.Patter
     return base
 
 
-def _convert(data: np.ndarray, type_name: str) -> np.ndarray:
+CHUNK_BYTES = 32 << 20  # float32 bytes of one conversion chunk
+
+
+def _converted(read_rows, n_rows: int, row_size: int, type_name: str) -> np.ndarray:
+    """The tensor in ``type_name``, built chunk of rows by chunk of rows (``read_rows(a, b)``
+    -> float32 ``[b - a, row_size]``)."""
     import gguf
 
-    if type_name == "f32":
-        return np.ascontiguousarray(data, dtype=np.float32)
-    if type_name == "f16":
-        return np.ascontiguousarray(data, dtype=np.float16)
-    return gguf.quants.quantize(np.ascontiguousarray(data, dtype=np.float32), gguf.GGMLQuantizationType[type_name.upper()])
+    if type_name in ("f32", "f16"):
+        out = np.empty((n_rows, row_size), dtype=np.float32 if type_name == "f32" else np.float16)
+        qtype = None
+    else:
+        qtype = gguf.GGMLQuantizationType[type_name.upper()]
+        block, type_bytes = gguf.GGML_QUANT_SIZES[qtype]
+        out = np.empty((n_rows, row_size // block * type_bytes), dtype=np.uint8)
+    step = max(1, CHUNK_BYTES // (4 * row_size))
+    for a in range(0, n_rows, step):
+        b = min(n_rows, a + step)
+        chunk = read_rows(a, b)
+        out[a:b] = chunk if qtype is None else gguf.quants.quantize(chunk, qtype)
+        del chunk
+    return out
 
 
-def _tensor_data(checkpoint, plan: TensorPlan) -> np.ndarray:
-    import torch
-
+def _tensor_data(checkpoint, plan: TensorPlan, type_name: str, reader: SafetensorsReader | None) -> np.ndarray:
     if plan.source is None:  # compat router: zero logits -> softmax over one expert = 1.0
-        return np.zeros(plan.shape, dtype=np.float32)
+        return _converted(lambda a, b: np.zeros((b - a, plan.row_size), np.float32),
+                          int(np.prod(plan.shape[:-1])), plan.row_size, type_name)
+    n_rows = int(np.prod(plan.shape[:-1]))
+    if reader is not None and plan.source in reader:
+        return _converted(lambda a, b: reader.rows_f32(plan.source, a, b, plan.row_size), n_rows, plan.row_size,
+                          type_name)
+    import torch  # a pickled checkpoint (memory-mapped by torch.load)
+
     t = checkpoint.tensor(plan.source)
-    arr = t.to(torch.float32).numpy()
-    del t
-    return arr.reshape(plan.shape)
+    arr = t.to(torch.float32).numpy().reshape(n_rows, plan.row_size)
+    return _converted(lambda a, b: arr[a:b], n_rows, plan.row_size, type_name)
 
 
 def write_gguf(
@@ -123,10 +153,15 @@ def write_gguf(
     w.write_ti_data_to_file()
     report = WriteReport()
     items = progress.iter(chosen, desc="writing GGUF", total=len(chosen), unit="tensor") if progress else chosen
-    for p, t, requested in items:
-        data = _convert(_tensor_data(checkpoint, p), t)
-        w.write_tensor_data(data)
-        report.tensors.append(WrittenTensor(p.name, p.shape, t, requested))
-        del data
+    reader = open_reader(checkpoint)
+    try:
+        for p, t, requested in items:
+            data = _tensor_data(checkpoint, p, t, reader)
+            w.write_tensor_data(data)
+            report.tensors.append(WrittenTensor(p.name, p.shape, t, requested))
+            del data
+    finally:
+        if reader is not None:
+            reader.close()
     w.close()
     return report
