@@ -77,22 +77,28 @@ class ArtifactKind:
 
 _TOKENIZER = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
               "vocab.json", "merges.txt", "chat_template.jinja")
+# the core's own directory outputs; each backend declares its artifact's kind (Backend.artifact_kind)
 CHECKPOINT = ArtifactKind("PhoneLM checkpoint", files=("config.json", "model.safetensors", "model-*.safetensors",
                           "model.safetensors.index.json", "training_log.json", "README.md", *_TOKENIZER),
                           required=("config.json",))
-MLC_DIR = ArtifactKind("MLC model directory", files=("mlc-chat-config.json", "tensor-cache.json", "params_shard_*.bin",
-                       "*-cpu.so", "*-android.tar", *_TOKENIZER), required=("mlc-chat-config.json",))
 VERIFY_REPORT = ArtifactKind("verify report", files=("report.json", "report.md", "plot.png", "artifacts/"),
                              required=("report.json",))
-ALL_EXPORT = ArtifactKind("phonelm-export all output", files=("manifest.json", "gguf/", "executorch/", "mlc/", "verify/"),
-                          required=("manifest.json",))
 TRAINER_STATE = ArtifactKind("trainer snapshot", files=("trainer_state.pt",), required=("trainer_state.pt",))
-GGUF_FILE = ArtifactKind("GGUF file", magic=b"GGUF")
-PTE_FILE = ArtifactKind("ExecuTorch program", magic=b"ET", magic_offset=4)  # flatbuffer file identifier "ET12"...
 
-# Until each backend declares its kind (issue 13), a directory output with no declared kind
-# may replace any of these.
-KNOWN_DIRECTORY_KINDS = (CHECKPOINT, MLC_DIR, VERIFY_REPORT, ALL_EXPORT, TRAINER_STATE)
+
+def known_directory_kinds() -> tuple[ArtifactKind, ...]:
+    """What a directory output with no declared kind may replace: the core's kinds, every
+    installed backend's directory artifact, and ``all``'s output (one sub-directory per backend)."""
+    try:
+        from .registry import backends
+
+        found = list(backends())
+    except Exception:  # noqa: BLE001 -- a broken plugin must not make --force less safe, only narrower
+        found = []
+    kinds = [b.artifact_kind for b in found if getattr(b, "artifact_kind", None) is not None and b.artifact_kind.is_directory]
+    all_export = ArtifactKind("phonelm-export all output", required=("manifest.json",),
+                              files=("manifest.json", "verify/", *(f"{b.name}/" for b in found)))
+    return (CHECKPOINT, VERIFY_REPORT, TRAINER_STATE, all_export, *kinds)
 
 
 # -- the checks ---------------------------------------------------------------------------
@@ -129,11 +135,11 @@ def check_replaceable(path: Path, *, directory: bool | None, kind: ArtifactKind 
             raise OutputError(f"{path} is a directory; the output is a file (give a file path inside it)")
         if not any(os.scandir(path)):
             return  # an empty directory holds nothing to lose
-        kinds = (kind,) if kind is not None else KNOWN_DIRECTORY_KINDS
+        kinds = (kind,) if kind is not None else known_directory_kinds()
         if any(k.recognises(path) for k in kinds):
             return
         if kind is None:  # name the closest kind's first foreign file: the one the user should look at
-            kind = max(KNOWN_DIRECTORY_KINDS, key=lambda k: _matching_entries(k, path))
+            kind = max(kinds, key=lambda k: _matching_entries(k, path))
         what, foreign = kind.name, kind.foreign_entry(path)
         raise OutputError(
             f"{path} holds files that are not a previous {what} ({foreign}); refusing to replace it with --force: "

@@ -110,11 +110,17 @@ def run_export(backend_name: str, *, model, recipe, output, force, as_json, quie
     from .registry import get_backend
 
     backend = get_backend(backend_name)
+
+    def check(out: Path) -> None:  # where, writable, --force only over this backend's artifact (hardening)
+        check_output(out, force, directory=not backend.suffix, kind=backend.artifact_kind)
+
+    if output:  # before any work: importing the backend and scanning the checkpoint take seconds
+        check(Path(output))
     backend.check()
     r = load_recipe(backend, recipe or backend.default_recipe)
     ckpt = open_checkpoint(resolve_model(model), allow_pickle=allow_pickle)
     out = Path(output) if output else default_output(ckpt, r)
-    check_output(out, force)
+    check(out)
     backend.register()
     art = backend.export(ckpt, r, out, force=force, progress=Progress(quiet=quiet or as_json), **options)
     summary = art.summary()

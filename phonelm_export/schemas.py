@@ -113,6 +113,18 @@ def _resolve(model: Type[BaseModel], loc: tuple, data: Any) -> tuple[str, str | 
     return "".join(path), description, value
 
 
+def _fields_at(model: Type[BaseModel], loc: tuple) -> list[str]:
+    """The declared keys (aliases) of the model reached by following ``loc`` from ``model``."""
+    current: Any = model
+    for part in loc:
+        fields = getattr(current, "model_fields", None)
+        if fields is None or part not in fields:
+            break
+        current = _model_inside(fields[part].annotation)
+    fields = getattr(current, "model_fields", None) or {}
+    return [info.alias or name for name, info in fields.items()]
+
+
 def _model_inside(annotation: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -131,9 +143,14 @@ def describe_validation_error(e: ValidationError, model: Type[BaseModel], data: 
     same_key = {tuple(x["loc"][:1]) for x in errors}
     n = len(same_key) - 1
     more = f" (and {n} more problem{'s' if n > 1 else ''})" if n else ""
+    if err["type"] == "extra_forbidden":  # a typo, most likely: say which keys there are
+        parent, _, name = key.rpartition(".")
+        fields = _fields_at(model, tuple(err["loc"])[:-1])
+        known = f" (known: {', '.join(fields)})" if fields else ""
+        return f"{file}: {parent + ': ' if parent else ''}unknown key '{name}'{known}{more}"
     where = f"{file}: {key}: " if key else f"{file}: "
     expected = _expected(err, description)
-    if err["type"] in ("missing", "extra_forbidden"):
+    if err["type"] == "missing":
         return f"{where}expected {expected}{more}"
     return f"{where}expected {expected}, got {render_value(value)}{more}"
 

@@ -7,16 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from phonelm_export.atomic import (
-    GGUF_FILE,
-    MLC_DIR,
-    ArtifactKind,
-    Output,
-    atomic_output,
-    check_outputs,
-)
+from phonelm_export.atomic import ArtifactKind, Output, atomic_output, check_outputs, known_directory_kinds
 from phonelm_export.errors import OutputError, OutputExistsError
 
+# kinds as backends declare them (Backend.artifact_kind); the tests do not depend on a backend
+MLC_DIR = ArtifactKind("MLC model directory", required=("mlc-chat-config.json",),
+                       files=("mlc-chat-config.json", "tensor-cache.json", "params_shard_*.bin", "*-cpu.so", "tokenizer.json"))
+GGUF_FILE = ArtifactKind("GGUF file", magic=b"GGUF")
 MLC_FILES = ("mlc-chat-config.json", "tensor-cache.json", "params_shard_0.bin", "tokenizer.json")
 
 
@@ -126,9 +123,20 @@ def test_outputs_are_checked_before_the_work(tmp_path):
     assert list(tmp_path.iterdir()) == [], "the checks leave nothing behind"
 
 
-def test_a_kind_recognises_its_files():
+def test_a_kind_recognises_its_files(tmp_path):
     kind = ArtifactKind("x", files=("a.json", "shard_*.bin", "sub/"), required=("a.json",))
-    assert kind.files and kind.is_directory and not GGUF_FILE.is_directory
+    d = tmp_path / "d"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.json").write_text("{}")
+    (d / "shard_0.bin").write_bytes(b"")
+    assert kind.recognises(d) and kind.is_directory and not GGUF_FILE.is_directory
+    (d / "sub.bin").write_bytes(b"")
+    assert not kind.recognises(d) and kind.foreign_entry(d) == "sub.bin"
+
+
+def test_undeclared_directory_outputs_may_replace_any_known_kind():
+    names = {k.name for k in known_directory_kinds()}
+    assert {"PhoneLM checkpoint", "verify report", "trainer snapshot", "phonelm-export all output"} <= names
 
 
 def test_outputs_get_the_users_umask_permissions(tmp_path):

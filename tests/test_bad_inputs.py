@@ -231,7 +231,7 @@ USAGE_CASES = {
     "unknown command": (["exprot"], r"No such command 'exprot'"),
     "bad choice": (["call", "--split", "sideways", "x"], r"Invalid value for '--split'"),
     "not an integer": (["call", "-k", "many", "x"], r"Invalid value for '-k'"),
-    "missing option value": (["call", "--calls"], r"Option '--calls' requires an argument"),
+    "missing option value": (["call", "--map"], r"Option '--map' requires an argument"),
 }
 
 
@@ -241,7 +241,7 @@ def test_a_usage_error_is_one_line_not_a_usage_block(case, tmp_path):
     fails(args, near=tmp_path, match=match)
 
 
-# -- model outputs handed to `call --calls`: the parser and mapper bound what they accept ------
+# -- model outputs handed to `call --map`: the parser and mapper bound what they accept ------
 
 CALL_CASES = {
     "5000-digit integer": ('ACTION_SET_ALARM(EXTRA_HOUR=' + "9" * 5000 + ', EXTRA_MINUTES=0)', r"number out of range"),
@@ -254,11 +254,11 @@ CALL_CASES = {
 
 @pytest.mark.parametrize("case", list(CALL_CASES))
 def test_a_hostile_model_output_is_reported_as_a_parse_error(case, tmp_path, monkeypatch):
-    """`call --calls` reports what the model wrote: an output that does not parse is a result
+    """`call --map` reports what the model wrote: an output that does not parse is a result
     (exit 0, "parse_error"), never a crash, and nothing in it is executed."""
     text, match = CALL_CASES[case]
     monkeypatch.chdir(tmp_path)
-    r = CliRunner().invoke(main, ["call", "--calls", text, "--json"])
+    r = CliRunner().invoke(main, ["call", "--map", text, "--json"])
     assert r.exit_code == 0 and "Traceback" not in r.stderr, r.stderr
     assert re.search(match, json.loads(r.stdout)["parse_error"])
     assert list(tmp_path.iterdir()) == []
@@ -266,7 +266,7 @@ def test_a_hostile_model_output_is_reported_as_a_parse_error(case, tmp_path, mon
 
 @pytest.mark.parametrize("duration", ["9" * 400 + " hours", "1" + "0" * 400 + " seconds", "99999999999999999999999 minutes"])
 def test_an_absurd_timer_duration_is_a_mapping_error_not_a_crash(duration):
-    r = CliRunner().invoke(main, ["call", "--calls", f'ACTION_SET_TIMER(duration="{duration}")', "--json"])
+    r = CliRunner().invoke(main, ["call", "--map", f'ACTION_SET_TIMER(duration="{duration}")', "--json"])
     assert r.exit_code == 0 and "Traceback" not in r.stderr, r.stderr
     (step,) = json.loads(r.stdout)["intents"]
     assert step["error"]["code"] == "bad_value" and "must be 1 second to 24 hours" in step["error"]["message"]
@@ -277,11 +277,11 @@ def test_an_absurd_timer_duration_is_a_mapping_error_not_a_crash(duration):
 def test_invalid_utf8_on_the_command_line_is_one_error_line(tmp_path):
     # what Python makes of the argv bytes b"set a timer \xff" (surrogateescape)
     arg = b"set a timer \xff".decode("utf-8", "surrogateescape")
-    fails(["call", "--calls", arg], near=tmp_path, match=r"argument 3 is not valid UTF-8 text \(byte 0xff")
+    fails(["call", "--map", arg], near=tmp_path, match=r"argument 3 is not valid UTF-8 text \(byte 0xff")
 
 
 def test_invalid_utf8_on_stdin_is_one_error_line(tmp_path):
-    fails(["call", "--calls", "-"], near=tmp_path, input=b"dial(phone_number=\"\xff\")\n",
+    fails(["call", "--map", "-"], near=tmp_path, input=b"dial(phone_number=\"\xff\")\n",
           match=r"not valid UTF-8")
 
 
