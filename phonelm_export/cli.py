@@ -132,6 +132,10 @@ def _report(e: BaseException, debug: bool) -> int:
         debug = False
     if isinstance(e, click.exceptions.Abort) and isinstance(e.__context__ or e.__cause__, KeyboardInterrupt):
         e = e.__cause__ or e.__context__
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", None)
+    if no_args is not None and isinstance(e, no_args):  # `phonelm-export` alone: the help, as click shows it
+        e.show()
+        return e.exit_code
     if isinstance(e, click.exceptions.UsageError):
         hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
         msg, code = e.format_message() + hint, 2

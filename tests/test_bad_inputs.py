@@ -487,3 +487,16 @@ def test_an_unknown_recipe_name_is_one_error_line(tmp_path):
 def test_a_bad_export_option_is_one_error_line(option, match, tmp_path):
     pytest.importorskip("gguf")
     fails(["android", "--engine", "gguf", "--export-option", option, "-o", tmp_path / "app"], near=tmp_path, match=match)
+
+
+@pytest.mark.parametrize("args", [[], ["backends"]])
+def test_a_group_without_a_command_shows_its_help_not_an_error(args):
+    r = CliRunner().invoke(main, args, prog_name="phonelm-export")
+    text = r.stdout + r.stderr
+    assert "Usage: phonelm-export" in text and "Commands:" in text and "error:" not in text
+
+
+@pytest.mark.parametrize("args", [["--help"], ["gguf", "--help"], ["--version"]])
+def test_help_and_version_exit_0(args):
+    r = CliRunner().invoke(main, args, prog_name="phonelm-export")
+    assert r.exit_code == 0 and "error:" not in r.stderr
