@@ -79,17 +79,18 @@ def export_pte(checkpoint, recipe, out: Path, *, max_seq_len: int, rope: str = "
         on_head=head_quantizer(plan),
         progress=progress,
     )
-    progress.step("torch.export")
-    exported = lower.export_program(model, max_seq_len)
-    del model
-    gc.collect()
     meta = runner_metadata(checkpoint.dims, max_seq_len, full, rope, recipe.name)
     template = checkpoint.chat_template
     if template:
         meta[OWN_PREFIX + "chat_template"] = template
-    program = lower.lower_to_executorch(exported, meta, plan.quantized, progress)
-    del exported
+    progress.step("torch.export")
+    # The float weights live in the model and the exported program that shares them. Passed on
+    # without a name here, they are freed as soon as lowering has serialized them for XNNPACK,
+    # instead of staying alive through emission and writing (a third copy of the weights).
+    holder = [lower.export_program(model, max_seq_len)]
+    del model
     gc.collect()
+    program = lower.lower_to_executorch(holder, meta, plan.quantized, progress)
 
     with atomic_output(out, force=force) as tmp:
         with open(tmp, "wb") as fh:

@@ -20,7 +20,12 @@ def export_program(model: torch.nn.Module, max_seq_len: int):
 
 
 def lower_to_executorch(exported, metadata: dict, quantized: bool, progress=None):
-    """XNNPACK-delegate what it can, keep the custom SDPA/cache ops, emit the program bytes."""
+    """XNNPACK-delegate what it can, keep the custom SDPA/cache ops, emit the program bytes.
+
+    ``exported`` may be a one-element list holding the program, which is then emptied: with no
+    other reference left, its float weights are freed right after lowering."""
+    if isinstance(exported, list):
+        exported = exported.pop()
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import (
         XnnpackDynamicallyQuantizedPartitioner,
         XnnpackPartitioner,
