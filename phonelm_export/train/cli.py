@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..cli_options import emit_json, force_option, json_option
+from ..cli_options import emit_json, force_option, json_option, resolve_model
 
 
 @click.command("synth-data")
@@ -46,7 +46,8 @@ def synth_data(out, n_call, n_multi, n_chat, n_heldout, max_docs, randomize, n_c
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="Output checkpoint directory (PhoneLM format).")
 @click.option("--data", "pretrain_files", multiple=True, type=click.Path(path_type=Path), help="Pretraining text: .txt or .jsonl ('text' or 'messages'). Repeatable.")
 @click.option("--sft", "sft_files", multiple=True, type=click.Path(path_type=Path), help="Fine-tuning chat/call jsonl ('messages'); loss on assistant replies only. Repeatable.")
-@click.option("--init", "init_from", type=click.Path(path_type=Path), help="Start from this PhoneLM checkpoint (its tokenizer and dims) instead of random weights.")
+@click.option("--init", "init_from", type=click.Path(path_type=Path), help="Start from this PhoneLM checkpoint (its tokenizer and dims) instead of random weights; "
+              "a bundled model's name (phonelm-tiny-call) works too.")
 @click.option("--grow-layers", type=int, help="With --init: deepen the model to N layers first (block expansion: each layer is followed by "
               "copies whose output projections start at zero, so training starts from exactly the --init model's outputs).")
 @click.option("--tokenizer", type=click.Path(path_type=Path), help="tokenizer.json to use; default: train a PhoneLM-pipeline BPE on the data.")
@@ -93,6 +94,7 @@ def train(out, pretrain_files, sft_files, init_from, grow_layers, tokenizer, voc
     from .loop import TrainConfig, dist_info, latest_checkpoint, train as run_training
 
     rank, world = dist_info()
+    init_from = resolve_model(str(init_from)) if init_from else None
     base = _check_arguments(out, force, resume, pretrain_files, pretrain_steps, sft_files, sft_steps, init_from, grow_layers)
     ckpt_dir = out.with_name(out.name + ".checkpoints")
     ckpt_dir.mkdir(parents=True, exist_ok=True)
