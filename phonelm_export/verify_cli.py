@@ -1,8 +1,8 @@
-"""``phonelm-export verify``: parity of every installed backend with the PyTorch reference."""
+"""``phonelm-export verify``: parity of the installed backends with the PyTorch reference."""
 from __future__ import annotations
 
+import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -32,12 +32,18 @@ def _split(value: str | None) -> list[str] | None:
 @model_command("verify")
 @model_argument
 @click.option("--backends", help="Comma-separated backends (default: every installed one).")
-@click.option("--recipes", help="Comma-separated recipe names or .toml paths (default: every recipe of each backend).")
+@click.option("--recipes", help="Comma-separated recipe names or .toml paths (default: one representative per recipe family).")
+@click.option("--all-recipes", is_flag=True, help="Every recipe of every selected backend (the full matrix).")
 @click.option("--artifacts", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Verify existing files instead of exporting (.gguf, .pte, MLC dir). Repeatable.")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("verify-report"), show_default=True,
-              help="Where report.json, report.md, plot.png (and exported artifacts, with --keep) go.")
-@click.option("--keep", is_flag=True, help="Keep the exported artifacts in OUT/artifacts.")
+              help="Where report.json, report.md, plot.png and, while it runs, the exports (OUT/artifacts) go.")
+@click.option("--keep", is_flag=True, help="Keep the exports in OUT/artifacts (a later run reuses them).")
+@click.option("--fresh", is_flag=True, help="Export again even when OUT/artifacts holds an export of the same "
+              "checkpoint, recipe, options and code.")
+@click.option("--budget", "budget_minutes", type=click.FloatRange(min=0), default=12.0, show_default=True,
+              help="Minutes for the whole run; greedy generation and perplexity windows are cut to fit "
+                   "(at least one window each; exports are never cut). 0: no limit, measure everything.")
 @click.option("--calls", "n_calls", type=int, help="Held-out intent-calling queries to score (default: 40 for a *call* model, else 0).")
 @click.option("--text", "text_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Held-out text for perplexity (default: generated held-out conversations).")
@@ -47,10 +53,17 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--fail-over", multiple=True, metavar="METRIC=N", help="Fail when a lower-is-better metric is above N (kl, max_abs, ppl_rel...).")
 @quiet_option
 @json_option
-def verify(model, backends, recipes, artifacts, out_dir, keep, n_calls, text_file, window, max_windows,
-           fail_under, fail_over, quiet, as_json):
-    """Export MODEL with every installed backend and recipe (or take --artifacts), run each in its
+def verify(model, backends, recipes, all_recipes, artifacts, out_dir, keep, fresh, budget_minutes, n_calls, text_file,
+           window, max_windows, fail_under, fail_over, quiet, as_json):
+    """Export MODEL with the installed backends (or take --artifacts), run each export in its
     real runtime, and compare with the PyTorch reference.
+
+    By default one representative recipe per recipe family (every backend's default recipe, plus
+    the first recipe of each family those leave out); --all-recipes for every backend x recipe.
+    Progress lines on stderr say which row is running and about how long is left. After the
+    reference and after every row OUT/report.json and report.md are rewritten, so an interrupted
+    run (Ctrl-C, SIGTERM) leaves a report marked partial, and its exports stay in OUT/artifacts
+    for the rerun to reuse.
 
     Reports per backend x recipe: size, bits/weight, top-1 agreement, KL, max/mean |Δlogit|,
     perplexity and its change, greedy match, prefill/decode tok/s and (Call models) DroidCall
@@ -62,20 +75,24 @@ def verify(model, backends, recipes, artifacts, out_dir, keep, n_calls, text_fil
 
     progress = Progress(quiet=quiet or as_json)
     text = text_file.read_text(encoding="utf-8") if text_file else None
-    work = out_dir / "artifacts" if keep else Path(tempfile.mkdtemp(prefix="phonelm-verify-"))
+    thresholds = (_parse_thresholds(fail_under, "--fail-under"), _parse_thresholds(fail_over, "--fail-over"))
+    work = out_dir / "artifacts"
     work.mkdir(parents=True, exist_ok=True)
+    written = {}
     try:
         report = run_verify(
             resolve_model(model), backends=_split(backends), recipes=_split(recipes), artifacts=artifacts,
-            work_dir=work, n_calls=n_calls, window=window, max_windows=max_windows, text=text,
-            fail_under=_parse_thresholds(fail_under, "--fail-under"), fail_over=_parse_thresholds(fail_over, "--fail-over"),
-            progress=progress,
+            all_recipes=all_recipes, work_dir=work, reuse=not fresh, n_calls=n_calls, window=window,
+            max_windows=max_windows, budget_minutes=budget_minutes or None, text=text, fail_under=thresholds[0],
+            fail_over=thresholds[1], progress=progress,
+            on_update=lambda rep: written.update(write_report(rep, out_dir, plot_png=False)),
         )
-    finally:
-        if not keep:
-            import shutil
-
-            shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        if written:
+            click.echo(f"partial report: {written['json']}; exports kept in {work} for a rerun", err=True)
+        raise
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
     files = write_report(report, out_dir)
     if as_json:
         emit_json({**report.to_dict(), "files": {k: str(v) for k, v in files.items()}})
