@@ -512,9 +512,11 @@ def _derive_dims(cfg: dict, src, cfg_path: Path) -> Dims:
         raise CheckpointError(f"{cfg_path} contradicts the weights: " + "; ".join(clashes) + hint)
 
     theta = cfg.get("rope_theta", 10000.0)
-    eos = cfg.get("eos_token_id", 2)
+    eos = cfg.get("eos_token_id")  # an id, a list of ids or null (HFConfig)
     if isinstance(eos, list):
-        eos = eos[0] if eos else 2
+        eos = eos[0] if eos else None
+    if eos is None:
+        eos = 2
     return Dims(
         vocab_size=vocab,
         hidden_size=H,

@@ -500,3 +500,50 @@ def test_a_group_without_a_command_shows_its_help_not_an_error(args):
 def test_help_and_version_exit_0(args):
     r = CliRunner().invoke(main, args, prog_name="phonelm-export")
     assert r.exit_code == 0 and "error:" not in r.stderr
+
+
+# -- operating-system errors the boundary explains (whatever raised them) -----------------------
+
+@pytest.mark.parametrize("err, words", [
+    ("ENOSPC", "no space left on the device"), ("EDQUOT", "disk quota exceeded"), ("EACCES", "permission denied"),
+    ("EROFS", "read-only file system"), ("EISDIR", "is a directory"), ("ENOTDIR", "a part of the path is not a directory"),
+    ("ELOOP", "symlink loop"), ("EIO", "input/output error"), ("EMFILE", "too many open files"),
+])
+def test_an_os_error_escaping_a_command_is_one_line(err, words, monkeypatch, tmp_path):
+    import errno as errno_mod
+
+    import phonelm_export.checkpoint as ck
+
+    def fail(*a, **k):
+        code = getattr(errno_mod, err)
+        raise OSError(code, os.strerror(code), "/data/model.safetensors")
+
+    monkeypatch.setattr(ck, "open_checkpoint", fail)
+    line = fails(["info"], near=tmp_path, match=rf"^error: /data/model\.safetensors: .*{re.escape(words)}")
+    assert "internal error" not in line
+
+
+def test_a_short_write_is_explained_as_a_full_disk(monkeypatch, tmp_path):
+    import phonelm_export.checkpoint as ck
+
+    def fail(*a, **k):
+        raise OSError("131072 requested and 97104 written")
+
+    monkeypatch.setattr(ck, "open_checkpoint", fail)
+    fails(["info"], near=tmp_path, match=r"short write \(131072 requested and 97104 written\); is the disk full\?")
+
+
+def test_a_read_only_mount_is_named(tmp_path):
+    import subprocess
+
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting needs root")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        fails(_export("gguf", mnt / "m.gguf"), near=tmp_path, match=r"ro: cannot write the output here \(read-only file system\)")
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)

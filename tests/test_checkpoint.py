@@ -306,3 +306,27 @@ def test_a_corrupted_checkpoint_opens_or_is_a_checkpoint_error(random_checkpoint
         pass
     finally:
         shutil.rmtree(d)
+
+
+_CONFIG_KEYS = ["max_position_embeddings", "rms_norm_eps", "rope_theta", "rope_scaling", "rope_parameters",
+                "num_attention_heads", "head_dim", "hidden_size", "vocab_size", "eos_token_id", "bos_token_id",
+                "hidden_act", "model_type", "tie_word_embeddings", "attention_bias", "torch_dtype", "_name_or_path"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.sampled_from(_CONFIG_KEYS), _json, max_size=4))
+def test_any_config_values_open_or_are_one_checkpoint_error(random_checkpoint, tmp_path_factory, changes):
+    """config.json values of any JSON type (both dialects' keys): a checkpoint, or one line naming config.json."""
+    d = tmp_path_factory.mktemp("cfg")
+    shutil.copytree(random_checkpoint, d / "ck")
+    edit_config(d / "ck", **{k: v for k, v in changes.items() if v is not None})
+    cfg = json.loads((d / "ck" / "config.json").read_text())
+    cfg.update({k: None for k, v in changes.items() if v is None})  # explicit nulls too
+    (d / "ck" / "config.json").write_text(json.dumps(cfg))
+    try:
+        c = open_checkpoint(d / "ck", check_finite=False)
+        assert c.dims.max_position_embeddings >= 1 and c.dims.rms_norm_eps > 0
+    except CheckpointError as e:
+        assert "\n" not in str(e)
+    finally:
+        shutil.rmtree(d)
