@@ -42,12 +42,49 @@ def _ll_tokenizer(tokenizer_json: str, stop_ids: tuple[int, ...]):
     return _llguidance().LLTokenizer(tokenizer_json, eos_token=list(stop_ids))
 
 
+class _VocabTokenizer:
+    """What llguidance's TokenizerWrapper reads: every token's bytes, the special ids and a tokenize function."""
+
+    def __init__(self, tokenizer, stop_ids):
+        self.tokens, self.special_token_ids = tokenizer.token_bytes()
+        self.eos_token_id = int(stop_ids[0])
+        self.bos_token_id = None
+        self._encode = tokenizer.encode
+
+    def __call__(self, text):
+        return self._encode(text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
+
+
+_BY_RUNTIME_VOCAB: dict[int, object] = {}
+
+
 def ll_tokenizer(tokenizer, stop_ids: Sequence[int]):
-    """llguidance's view of a :class:`~phonelm_export.tokenizer.PhoneLMTokenizer` (or a ``tokenizers.Tokenizer``)."""
+    """llguidance's view of a runner's tokenizer: a :class:`~phonelm_export.tokenizer.PhoneLMTokenizer`
+    (its tokenizer.json), or any tokenizer with ``token_bytes() -> (bytes per id, special ids)``
+    and ``encode`` (a runtime's own vocabulary, e.g. the one inside a GGUF file)."""
+    stop = tuple(int(i) for i in stop_ids)
     tok = getattr(tokenizer, "tok", tokenizer)
-    if not hasattr(tok, "to_str"):
-        raise ConstraintError("constrained decoding needs the model's tokenizer.json")
-    return _ll_tokenizer(tok.to_str(), tuple(int(i) for i in stop_ids))
+    if hasattr(tok, "to_str"):
+        return _ll_tokenizer(tok.to_str(), stop)
+    if hasattr(tokenizer, "token_bytes"):
+        key = id(tokenizer)
+        if key not in _BY_RUNTIME_VOCAB:
+            wrapper = _llguidance().TokenizerWrapper(_VocabTokenizer(tokenizer, stop))
+            _BY_RUNTIME_VOCAB[key] = (tokenizer, _llguidance().LLTokenizer(wrapper, eos_token=list(stop)))
+        return _BY_RUNTIME_VOCAB[key][1]
+    raise ConstraintError("constrained decoding needs the model's tokenizer (tokenizer.json or the runtime's vocabulary)")
+
+
+@lru_cache(maxsize=32)
+def _fresh_matcher(ll_tok, gbnf: str):
+    """A matcher at the start of ``gbnf``, compiled once per text (GBNF -> Lark is pure Python, ~50 ms
+    for a request's grammar) and deep-copied for every generation that uses it."""
+    llg = _llguidance()
+    try:
+        lark = llg.grammar_from("gbnf", gbnf)
+    except ValueError as e:
+        raise ConstraintError(f"bad grammar: {e}") from None
+    return llg.LLMatcher(ll_tok, lark, log_level=0)
 
 
 class GrammarConstraint:
@@ -58,11 +95,7 @@ class GrammarConstraint:
         self.gbnf = gbnf
         self.stop_ids = tuple(int(i) for i in stop_ids)
         self._tok = ll_tokenizer(tokenizer, self.stop_ids)
-        try:
-            lark = llg.grammar_from("gbnf", gbnf)
-        except ValueError as e:
-            raise ConstraintError(f"bad grammar: {e}") from None
-        self._matcher = llg.LLMatcher(self._tok, lark, log_level=0)
+        self._matcher = _fresh_matcher(self._tok, gbnf).deep_copy()
         if self._matcher.is_error():
             raise ConstraintError(f"bad grammar: {self._matcher.get_error()}")
         self.vocab_size = self._tok.vocab_size

@@ -18,12 +18,26 @@ from .inspect import read_header
 from .llama_worker import LlamaWorker
 
 
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's byte-level alphabet reversed: the character a GGUF token string uses for each byte."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\u00a1"), ord("\u00ac") + 1)) + list(range(ord("\u00ae"), ord("\u00ff") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(bs, cs)}
+
+
 class GGUFTokenizer:
     """llama.cpp's tokenizer for the loaded file, and the file's chat template."""
 
-    def __init__(self, worker: LlamaWorker, chat_template: str | None):
+    def __init__(self, worker: LlamaWorker, chat_template: str | None, path: Path | None = None):
         self._w = worker
         self.chat_template = chat_template
+        self._path = path
 
     def encode(self, text: str) -> list[int]:
         head, _ = self._w.call({"op": "tokenize", "text": text, "special": True}, "tokenizing")
@@ -32,6 +46,21 @@ class GGUFTokenizer:
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
         head, _ = self._w.call({"op": "detokenize", "ids": [int(i) for i in ids], "special": not skip_special_tokens}, "detokenizing")
         return bytes.fromhex(head["hex"]).decode("utf-8", errors="replace")
+
+    def token_bytes(self) -> tuple[list[bytes], list[int]]:
+        """Every token's bytes and the ids of the control tokens, from the file's vocabulary
+        (what a token-level grammar engine such as llguidance needs; phonelm_export.constrain)."""
+        meta = read_header(self._path, with_tokens=True).metadata
+        decode = _byte_decoder()
+        out, special = [], []
+        for i, (text, kind) in enumerate(zip(meta["tokenizer.ggml.tokens"], meta["tokenizer.ggml.token_type"])):
+            if kind in (3, 4):  # control / user-defined: stored as their text
+                out.append(text.encode("utf-8"))
+                if kind == 3:
+                    special.append(i)
+            else:  # byte-level BPE: each character stands for one byte (GPT-2's table)
+                out.append(bytes(decode[c] for c in text))
+        return out, special
 
     def render_chat(self, messages, add_generation_prompt: bool = True) -> str:
         from phonelm_export.tokenizer import render_chat
@@ -68,7 +97,7 @@ class GGUFRunner(Runner):
         # llama.cpp's own end-of-generation set also holds <reponame> (4), which it takes for a
         # FIM token; generation stops on PhoneLM's two, as every other backend's does
         self.stop_ids = (2, 0)
-        self.tokenizer = GGUFTokenizer(self._worker, header.chat_template)
+        self.tokenizer = GGUFTokenizer(self._worker, header.chat_template, path)
 
     def logits(self, ids: Sequence[int]) -> np.ndarray:
         _, a = self._worker.call({"op": "logits", "ids": [int(i) for i in ids]}, "computing logits")

@@ -53,7 +53,7 @@ def _evaluate(runner, n: int, seed: int, split: str, k: int, max_new_tokens: int
 @click.argument("query", required=False)
 @click.option("--model", "-m", metavar="MODEL|ARTIFACT",
               help="Call model: a checkpoint (PyTorch reference) or an exported .gguf / .pte / MLC dir. Default: the bundled model.")
-@click.option("--calls", "given_output", metavar="TEXT", help="Map this model output instead of running a model ('-' reads stdin).")
+@click.option("--map", "given_output", metavar="TEXT", help="Map this model output instead of running a model ('-' reads stdin).")
 @click.option("-k", "--docs", "k", default=3, show_default=True, help="How many retrieved function docs the prompt shows (max 4).")
 @click.option("--function", "functions", multiple=True, metavar="NAME", help="Show these function docs instead of retrieving (repeatable).")
 @click.option("--timezone", "tz", default="UTC", show_default=True, help="IANA zone for ISO times without an offset (the phone's zone).")
@@ -78,7 +78,7 @@ def call(query, model, given_output, k, functions, tz, max_new_tokens, heldout_n
     of the shown functions with well-typed values, names and texts copied from QUERY), the call
     parser and the intent mapper. Example:
       phonelm-export call "wake me up at 7:30"
-      phonelm-export call --calls 'result0 = dial(phone_number="5550101")'
+      phonelm-export call --map 'result0 = dial(phone_number="5550101")'
       phonelm-export call --heldout 100 --json
     In the dry run, a later call's resultN stands for what call N returns on the phone.
     """
@@ -113,7 +113,7 @@ def call(query, model, given_output, k, functions, tz, max_new_tokens, heldout_n
         runner, _ = open_runner(model, allow_pickle)
         return _evaluate(runner, heldout_n, seed, split, k, max_new_tokens, constrain, as_json)
     if not query:
-        raise PhoneLMError("give a QUERY (or --calls TEXT, or --heldout N)")
+        raise PhoneLMError("give a QUERY (or --map TEXT, or --heldout N)")
     runner, label = open_runner(model, allow_pickle)
     if runner.tokenizer is None:
         raise PhoneLMError("the model has no tokenizer.json; the call prompt needs one")

@@ -18,9 +18,11 @@ public final class CallFlow {
         public final String parseError;
         public final List<Step> preview;
         public final Engine.Result generation;
+        /** Whether the engine decoded under the request's grammar (only a {@link GrammarEngine} can). */
+        public final boolean constrained;
 
         Outcome(String query, List<String> functions, String output, List<Call> calls, String parseError,
-                List<Step> preview, Engine.Result generation) {
+                List<Step> preview, Engine.Result generation, boolean constrained) {
             this.query = query;
             this.functions = functions;
             this.output = output;
@@ -28,6 +30,7 @@ public final class CallFlow {
             this.parseError = parseError;
             this.preview = preview;
             this.generation = generation;
+            this.constrained = constrained;
         }
 
         public boolean ok() {
@@ -42,13 +45,25 @@ public final class CallFlow {
     private final Prompts prompts;
     private final Planner planner;
     private final int k;
+    private final CallGrammar grammar; // null: never constrain
 
     public CallFlow(FunctionSchema schema, Prompts prompts, int k) {
+        this(schema, prompts, k, null);
+    }
+
+    /** {@code grammar}: the request grammars' builder (from the app config's verbatim.json); null = unconstrained. */
+    public CallFlow(FunctionSchema schema, Prompts prompts, int k, CallGrammar grammar) {
         this.schema = schema;
         this.retrieval = new Retrieval(schema);
         this.prompts = prompts;
         this.planner = new Planner(new IntentMapper(schema));
         this.k = k;
+        this.grammar = grammar;
+    }
+
+    /** The GBNF of the valid outputs for this request (null when this flow has no grammar builder). */
+    public String grammarFor(String query, List<String> functions) throws Exception {
+        return grammar == null ? null : grammar.build(query, functions);
     }
 
     public List<ChatMessage> messages(String query, List<String> functions) {
@@ -59,7 +74,18 @@ public final class CallFlow {
 
     public Outcome ask(Engine engine, String query, int maxNewTokens, String zone, Engine.TokenListener listener) throws Exception {
         List<String> functions = retrieval.select(query, k);
-        Engine.Result r = engine.generate(messages(query, functions), maxNewTokens, listener);
+        // constrained whenever the engine can apply a grammar: then the output always parses and maps
+        String gbnf = null;
+        if (engine instanceof GrammarEngine) {
+            try {
+                gbnf = grammarFor(query, functions);
+            } catch (CallGrammar.NoValidCallException e) {
+                gbnf = null; // no call is possible for this request (e.g. no words): decode freely, the preview says why
+            }
+        }
+        Engine.Result r = gbnf != null
+                ? ((GrammarEngine) engine).generate(messages(query, functions), maxNewTokens, listener, gbnf)
+                : engine.generate(messages(query, functions), maxNewTokens, listener);
         List<Call> calls = new ArrayList<Call>();
         String error = null;
         List<Step> preview = new ArrayList<Step>();
@@ -69,7 +95,7 @@ public final class CallFlow {
         } catch (CallParseException e) {
             error = e.getMessage();
         }
-        return new Outcome(query, functions, r.text, calls, error, preview, r);
+        return new Outcome(query, functions, r.text, calls, error, preview, r, gbnf != null);
     }
 
     /** Run the confirmed calls for real, call by call, on the app's device. */

@@ -6,6 +6,7 @@ import static org.junit.Assert.fail;
 
 import java.io.File;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 import org.json.JSONArray;
@@ -67,5 +68,52 @@ public class GrammarGoldenTest {
                 assertEquals(c.getString("error"), e.getMessage());
             }
         }
+    }
+
+    /** A grammar-capable engine that records the grammar it is given and answers like ReplayEngine. */
+    static final class RecordingEngine implements GrammarEngine {
+        String grammar;
+        final ReplayEngine replay;
+
+        RecordingEngine(String query, String answer) {
+            replay = new ReplayEngine(Collections.singletonMap(query, answer));
+        }
+
+        @Override
+        public String name() {
+            return "recording";
+        }
+
+        @Override
+        public Result generate(List<ChatMessage> messages, int maxNewTokens, TokenListener listener) {
+            return replay.generate(messages, maxNewTokens, listener);
+        }
+
+        @Override
+        public Result generate(List<ChatMessage> messages, int maxNewTokens, TokenListener listener, String grammar) {
+            this.grammar = grammar;
+            return replay.generate(messages, maxNewTokens, listener);
+        }
+
+        @Override
+        public void stop() {}
+
+        @Override
+        public void close() {}
+    }
+
+    @Test
+    public void callFlowHandsAGrammarEngineTheRequestsGrammar() throws Exception {
+        CallGrammar g = grammar();
+        CallFlow flow = new CallFlow(Golden.schema(), Prompts.defaults(), 3, g);
+        String query = "call 5550101";
+        RecordingEngine engine = new RecordingEngine(query, "result0 = dial(phone_number=\"5550101\")");
+        CallFlow.Outcome o = flow.ask(engine, query, 64, "UTC", null);
+        assertTrue(o.constrained);
+        assertEquals(g.build(query, o.functions), engine.grammar);
+        assertTrue(o.ok());
+        // an engine without grammar support decodes freely, and a flow without a builder never constrains
+        CallFlow.Outcome free = new CallFlow(Golden.schema(), Prompts.defaults(), 3).ask(engine, query, 64, "UTC", null);
+        assertTrue(!free.constrained);
     }
 }
