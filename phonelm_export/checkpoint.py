@@ -551,6 +551,35 @@ def _check_semantics(cfg: dict, cfg_path: Path) -> None:
         raise CheckpointError(f"{cfg_path}: tie_word_embeddings is false, but PhoneLM ties its head to the embedding")
 
 
+def _check_finite(names: list[str], src, files: list[Path], is_pickle: bool) -> None:
+    """Refuse NaN/Inf weights. Safetensors are read with pread into a fresh buffer per tensor
+    (phonelm_export.pread_tensors): reading through safe_open's memory map would keep the whole
+    file mapped in the process's RSS for the rest of the export."""
+    import numpy as np
+
+    reader = None
+    if not is_pickle:
+        from .pread_tensors import SafetensorsReader
+
+        reader = SafetensorsReader(files)
+    try:
+        for name in names:
+            if reader is not None:
+                try:
+                    finite = np.isfinite(reader.read_f32(name))
+                except OSError as e:
+                    raise CheckpointError(f"tensor {name}: cannot be read ({e.strerror or _first_line(e)})") from None
+                bad_n = int(finite.size - np.count_nonzero(finite))
+            else:
+                t = src.get(name)
+                bad_n = int((~torch.isfinite(t)).sum().item())
+            if bad_n:
+                raise CheckpointError(f"tensor {name} has {bad_n} NaN/Inf values; refusing a checkpoint that cannot compute")
+    finally:
+        if reader is not None:
+            reader.close()
+
+
 def open_checkpoint(path: str | Path, *, allow_pickle: bool = False, check_finite: bool = True) -> Checkpoint:
     """Open and validate a PhoneLM checkpoint; raise :class:`CheckpointError` with one line on any problem."""
     path = Path(path).expanduser()
@@ -601,11 +630,7 @@ def open_checkpoint(path: str | Path, *, allow_pickle: bool = False, check_finit
         notes.append(f"{TIED_HEAD} is a copy of {EMBED}; it is dropped (tied)")
 
     if check_finite:
-        for name in expected:
-            t = src.get(name)
-            if not torch.isfinite(t).all():
-                bad_n = (~torch.isfinite(t)).sum().item()
-                raise CheckpointError(f"tensor {name} has {bad_n} NaN/Inf values; refusing a checkpoint that cannot compute")
+        _check_finite(list(expected), src, files, is_pickle)
 
     return Checkpoint(
         path=cfg_dir,
