@@ -84,6 +84,8 @@ CHECKPOINT = ArtifactKind("PhoneLM checkpoint", files=("config.json", "model.saf
 VERIFY_REPORT = ArtifactKind("verify report", files=("report.json", "report.md", "plot.png", "artifacts/"),
                              required=("report.json",))
 TRAINER_STATE = ArtifactKind("trainer snapshot", files=("trainer_state.pt",), required=("trainer_state.pt",))
+APP_BUNDLE = ArtifactKind("Android app bundle", required=("phonelm-app.json",),
+                         files=("phonelm-app.json", "functions.json", "model/", "push.sh", "phonelm-demo-replay.apk"))
 
 
 def known_directory_kinds() -> tuple[ArtifactKind, ...]:
@@ -98,7 +100,7 @@ def known_directory_kinds() -> tuple[ArtifactKind, ...]:
     kinds = [b.artifact_kind for b in found if getattr(b, "artifact_kind", None) is not None and b.artifact_kind.is_directory]
     all_export = ArtifactKind("phonelm-export all output", required=("manifest.json",),
                               files=("manifest.json", "verify/", *(f"{b.name}/" for b in found)))
-    return (CHECKPOINT, VERIFY_REPORT, TRAINER_STATE, all_export, *kinds)
+    return (CHECKPOINT, VERIFY_REPORT, TRAINER_STATE, APP_BUNDLE, all_export, *kinds)
 
 
 # -- the checks ---------------------------------------------------------------------------
