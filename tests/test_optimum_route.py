@@ -112,9 +112,12 @@ def reference(bundled_checkpoint) -> ReferenceRunner:
     return ReferenceRunner.from_checkpoint(open_checkpoint(bundled_checkpoint))
 
 
-def _prompt(ref) -> list[int]:
+def _prompts(ref) -> list[list[int]]:
+    """A chat turn (what an app sends; the model answers in a few tokens and stops) and raw text,
+    which it continues longer (17 tokens): a walk through the KV cache."""
     tok = ref.tokenizer
-    return tok.encode(tok.render_chat([{"role": "user", "content": "Set an alarm for 7 am tomorrow"}], add_generation_prompt=True))
+    chat = tok.encode(tok.render_chat([{"role": "user", "content": "Set an alarm for 7 am tomorrow"}], add_generation_prompt=True))
+    return [chat, tok.encode("Set an alarm for 7:30 tomorrow morning and call Alice at 555-0134. Then")]
 
 
 def _heldout_windows(ref) -> list[list[int]]:
@@ -124,9 +127,9 @@ def _heldout_windows(ref) -> list[list[int]]:
     return windows(ref.tokenizer.encode(heldout_text()), 200, 4)
 
 
-def _run_in_venv(pte_dir: Path, tmp_path: Path, prompt, windows=()) -> dict:
+def _run_in_venv(pte_dir: Path, tmp_path: Path, prompts, windows=()) -> dict:
     req = tmp_path / "request.json"
-    req.write_text(json.dumps({"prompt": prompt, "max_new_tokens": NEW_TOKENS, "windows": list(windows)}))
+    req.write_text(json.dumps({"prompts": prompts, "max_new_tokens": NEW_TOKENS, "windows": list(windows)}))
     out = tmp_path / "result.npz"
     res = _venv_run([str(VENV / "bin" / "python"), str(RUNNER), str(pte_dir), str(req), str(out)])
     assert res.returncode == 0, f"running the optimum program failed:\n{res.stderr[-4000:]}"
@@ -138,7 +141,7 @@ def _run_in_venv(pte_dir: Path, tmp_path: Path, prompt, windows=()) -> dict:
 
 @pytest.fixture(scope="session")
 def fp32_run(fp32_pte, reference, tmp_path_factory) -> dict:
-    return _run_in_venv(fp32_pte, tmp_path_factory.mktemp("run-fp32"), _prompt(reference))
+    return _run_in_venv(fp32_pte, tmp_path_factory.mktemp("run-fp32"), _prompts(reference))
 
 
 # --- the environment --------------------------------------------------------------------------
@@ -186,41 +189,56 @@ def test_program_carries_the_models_metadata(fp32_run, reference):
     assert meta["get_max_seq_len"] == [MAX_SEQ]
     assert meta["get_vocab_size"] == [reference.model.config.vocab_size]
     assert meta["get_bos_id"] == [1]
-    assert 2 in meta.get("get_eos_ids", meta.get("get_eos_id", []))  # <|im_end|> ends a reply
+    # config.json's eos only (<|im_end|>); generation_config's second stop id (0) is not recorded
+    assert meta.get("get_eos_ids", meta.get("get_eos_id")) == [2]
     assert meta["use_kv_cache"] == [True]
 
 
 def test_fp32_prefill_equals_the_reference(fp32_run, reference):
-    prompt = _prompt(reference)
-    want, got = reference.logits(prompt), fp32_run["prefill"]
-    diff = np.abs(got - want).max()
-    print(f"optimum fp32 prefill: max |dlogit| {diff:.2e} over {len(prompt)} positions", file=sys.stderr)
-    assert got.shape == want.shape
-    assert diff < FP32_ATOL
-    assert (got.argmax(-1) == want.argmax(-1)).all()
+    for i, prompt in enumerate(_prompts(reference)):
+        want, got = reference.logits(prompt), fp32_run[f"prefill_{i}"]
+        diff = np.abs(got - want).max()
+        print(f"optimum fp32 prefill {i}: max |dlogit| {diff:.2e} over {len(prompt)} positions", file=sys.stderr)
+        assert got.shape == want.shape
+        assert diff < FP32_ATOL
+        assert (got.argmax(-1) == want.argmax(-1)).all()
+
+
+def _reply(tokens, stop_ids) -> list[int]:
+    """Tokens up to the first stop id. optimum's program declares only config.json's eos (2,
+    <|im_end|>) where the reference also stops at 0 (<|endoftext|>); both stop at the first."""
+    out = []
+    for t in tokens:
+        if t in stop_ids:
+            break
+        out.append(int(t))
+    return out
 
 
 def test_fp32_greedy_decode_through_the_cache_equals_the_reference(fp32_run, reference):
-    prompt = _prompt(reference)
-    tokens = [int(t) for t in fp32_run["tokens"]]
-    reply = tokens[:-1] if tokens[-1] in reference.stop_ids else tokens
-    assert reply == reference.generate(prompt, max_new_tokens=NEW_TOKENS)
-    assert len(reply) > 0
-    # optimum's own generate() produced the same tokens as the loop whose rows we compare
-    assert [int(t) for t in fp32_run["generate"]] == tokens
-    # every decode step's logits equal the reference's full forward at that position
-    steps = fp32_run["steps"]
-    want = reference.logits(prompt + tokens[:-1])[len(prompt):]
-    diff = np.abs(steps - want).max()
-    print(f"optimum fp32 decode: max |dlogit| {diff:.2e} over {len(steps)} steps", file=sys.stderr)
-    assert steps.shape == want.shape and diff < FP32_ATOL
+    lengths = []
+    for i, prompt in enumerate(_prompts(reference)):
+        tokens = [int(t) for t in fp32_run[f"tokens_{i}"]]
+        reply = _reply(tokens, reference.stop_ids)
+        assert reply == reference.generate(prompt, max_new_tokens=NEW_TOKENS)
+        assert len(reply) > 0
+        # optimum's own generate() produced the same tokens as the loop whose rows we compare
+        assert [int(t) for t in fp32_run[f"generate_{i}"]] == tokens
+        # every decode step's logits equal the reference's full forward at that position
+        steps = fp32_run[f"steps_{i}"]
+        want = reference.logits(prompt + tokens[:-1])[len(prompt):]
+        diff = np.abs(steps - want).max()
+        print(f"optimum fp32 decode {i}: max |dlogit| {diff:.2e} over {len(steps)} steps", file=sys.stderr)
+        assert steps.shape == want.shape and diff < FP32_ATOL
+        lengths.append(len(tokens))
+    assert max(lengths) >= 15  # a real walk through the cache (the raw text: 17 tokens, then <|im_end|>)
 
 
 # --- 8da4w ------------------------------------------------------------------------------------------
 
 def test_8da4w_agrees_with_the_reference(q4_pte, fp32_pte, reference, tmp_path):
     ws = _heldout_windows(reference)
-    run = _run_in_venv(q4_pte, tmp_path, _prompt(reference), ws)
+    run = _run_in_venv(q4_pte, tmp_path, _prompts(reference)[:1], ws)
     agree = np.concatenate([run[f"window_{i}"].argmax(-1) == reference.logits(w).argmax(-1) for i, w in enumerate(ws)])
     print(f"optimum 8da4w: top-1 agreement {agree.mean():.1%} over {agree.size} positions", file=sys.stderr)
     assert agree.size >= 400 and agree.mean() >= Q4_TOP1_FLOOR
