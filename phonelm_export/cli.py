@@ -211,6 +211,8 @@ def _quiet_third_party(verbose: bool):
     for k, v in env.items():
         os.environ.setdefault(k, v)  # subprocesses (the llama.cpp worker) inherit these
     warnings.simplefilter("ignore")
+    # ours are meant for the user (e.g. "phonelm could not be registered with mlc_llm"): keep them
+    warnings.filterwarnings("default", module=r"phonelm_export(\.|$)")
     logging.disable(logging.WARNING)
     if "transformers" in sys.modules:
         with contextlib.suppress(Exception):
