@@ -121,3 +121,30 @@ def test_a_broken_plugin_is_listed_not_fatal(monkeypatch):
         assert r.exit_code == 0 and "broken" in r.output
     finally:
         registry._discovered.cache_clear()
+
+
+def test_the_core_names_no_backend_and_imports_none():
+    """Dependencies run one way: backends import the core, never the reverse, and the core never
+    branches on a backend's name (docstrings and comments may mention them; code may not)."""
+    import ast
+
+    import phonelm_export
+
+    core = Path(phonelm_export.__file__).parent
+    offenders = []
+    for f in sorted(core.rglob("*.py")):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                      and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for n in ast.walk(tree):
+            if isinstance(n, (ast.Import, ast.ImportFrom)):
+                mods = [a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""]
+                relative = isinstance(n, ast.ImportFrom) and n.level
+                if any(m == "phonelm_export.backends" or m.startswith("phonelm_export.backends.")
+                       or (relative and (m == "backends" or m.startswith("backends."))) for m in mods):
+                    offenders.append(f"{f.relative_to(core)}:{n.lineno} imports {mods}")
+            elif isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings:
+                if n.value in BACKENDS:
+                    offenders.append(f"{f.relative_to(core)}:{n.lineno} names {n.value!r}")
+    assert not offenders, offenders
