@@ -122,14 +122,21 @@ def test_gqa_and_a_non_default_rope_base_survive(tmp_path):
 
 def test_existing_output_needs_force(bundled_llama, tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep").write_text("mine")
+    assert _hf_llama(None, out).exit_code == 0
+    before = (out / "config.json").stat().st_mtime_ns
     res = _hf_llama(None, out)
     assert res.exit_code == 2 and "exists; pass --force" in res.output
-    assert (out / "keep").read_text() == "mine"
+    assert (out / "config.json").stat().st_mtime_ns == before  # untouched
     res = _hf_llama(None, out, "--force")
     assert res.exit_code == 0, res.output
-    assert not (out / "keep").exists() and (out / "config.json").is_file()
+    assert open_checkpoint(out).dims == open_checkpoint(bundled_llama[0]).dims
+    # a directory of someone else's files is never replaced, not even with --force
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "keep").write_text("mine")
+    res = _hf_llama(None, foreign, "--force")
+    assert res.exit_code == 2 and res.output.startswith("error: ")
+    assert (foreign / "keep").read_text() == "mine"
 
 
 def test_a_broken_checkpoint_is_one_line_and_leaves_nothing(bundled_checkpoint, tmp_path):
