@@ -139,3 +139,41 @@ def test_llama_cpp_output_never_reaches_the_result_channel():
             fh.write('{"ok": false, "error": "not a result"}\n')
         head, _ = w.call({"op": "ping"}, "pinging")
         assert head["ok"] and head["pid"] == pid
+
+
+def test_on_a_terminal_the_error_does_not_land_on_the_progress_bar(big_checkpoint, tmp_path):
+    """Issue 12: after Ctrl-C, `interrupted` was printed on the progress bar's line."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a 100-column terminal, as a user's
+        fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        os.chdir(tmp_path)
+        os.execv(sys.executable, [sys.executable, "-m", "phonelm_export", "gguf", str(big_checkpoint), "--recipe", "f32",
+                                  "-o", str(tmp_path / "m.gguf")])
+    out, sent, t0 = b"", False, time.monotonic()
+    while time.monotonic() - t0 < 300:
+        if select.select([fd], [], [], 0.02)[0]:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+        if not sent and b"%|" in out:  # the bar is on the screen
+            time.sleep(0.2)
+            os.kill(pid, signal.SIGINT)
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    assert sent and os.waitstatus_to_exitcode(status) == 130, out[-500:]
+    screen = [ln.rstrip("\r").split("\r")[-1] for ln in out.decode("utf-8", "replace").split("\n")]  # the pty adds \r to \n
+    shown = [ln for ln in screen if "error:" in ln]
+    # the line was cleared (ESC [K) before the message
+    assert [ln.replace("\x1b[K", "") for ln in shown] == ["error: interrupted (SIGINT)"], shown
+    assert "%|" not in shown[0]
+    assert list(tmp_path.iterdir()) == []
