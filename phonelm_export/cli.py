@@ -58,6 +58,8 @@ class PhoneLMGroup(click.Group):
             _check_utf8_arguments(args)
             rv = super().main(args, prog_name or "phonelm-export", complete_var, False, **extra)
             code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
+            if _RECEIVED:  # a library swallowed the signal's exception: the user still asked us to stop
+                code = _report(KeyboardInterrupt() if _RECEIVED[0] == signal.SIGINT else Interrupted(_RECEIVED[0]), False)
         except SystemExit:
             raise
         except click.exceptions.Exit as e:

@@ -177,3 +177,23 @@ def test_on_a_terminal_the_error_does_not_land_on_the_progress_bar(big_checkpoin
     assert [ln.replace("\x1b[K", "") for ln in shown] == ["error: interrupted (SIGINT)"], shown
     assert "%|" not in shown[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_signal_whose_exception_a_library_swallowed_is_still_reported():
+    """Native code called back into Python may eat the exception a signal raised; the CLI still
+    stops with the signal's status (and a library that swallows it entirely still exits 143)."""
+    code = (
+        "import os, signal, time\n"
+        "from phonelm_export.cli import main\n"
+        "@main.command('swallow')\n"
+        "def swallow():\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        time.sleep(0.5)\n"
+        "    except BaseException:\n"
+        "        pass\n"
+        "main(['swallow'])\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 143, p.stderr
+    _assert_one_error_line(p.stderr, "terminated (SIGTERM)")
