@@ -50,7 +50,8 @@ class ArtifactKind:
 
     def foreign_entry(self, path: Path) -> str | None:
         """The first entry of directory ``path`` that is not part of this artifact (None: all are)."""
-        entries = sorted(os.scandir(path), key=lambda e: e.name)
+        with os.scandir(path) as it:
+            entries = sorted(it, key=lambda e: e.name)
         for e in entries:
             name = e.name + ("/" if e.is_dir(follow_symlinks=False) else "")
             if not any(fnmatch.fnmatchcase(name, pat) for pat in self.files):
@@ -135,7 +136,9 @@ def check_replaceable(path: Path, *, directory: bool | None, kind: ArtifactKind 
     if path.is_dir() and not path.is_symlink():
         if directory is False:
             raise OutputError(f"{path} is a directory; the output is a file (give a file path inside it)")
-        if not any(os.scandir(path)):
+        with os.scandir(path) as entries:
+            empty = next(entries, None) is None
+        if empty:
             return  # an empty directory holds nothing to lose
         kinds = (kind,) if kind is not None else known_directory_kinds()
         if any(k.recognises(path) for k in kinds):
@@ -154,7 +157,8 @@ def check_replaceable(path: Path, *, directory: bool | None, kind: ArtifactKind 
 
 
 def _matching_entries(kind: ArtifactKind, path: Path) -> int:
-    names = [e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in os.scandir(path)]
+    with os.scandir(path) as it:
+        names = [e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in it]
     return sum(any(fnmatch.fnmatchcase(n, pat) for pat in kind.files) for n in names)
 
 
@@ -264,7 +268,8 @@ def _remove_stale_temps(path: Path) -> None:
     the machine went down): their names carry the writer's pid."""
     stale = re.compile(rf"\.{re.escape(path.name)}\.(?:tmp|old)-(\d+)(?:-.*)?")
     try:
-        entries = list(os.scandir(path.parent))
+        with os.scandir(path.parent) as it:
+            entries = list(it)
     except OSError:
         return
     for e in entries:
