@@ -47,15 +47,22 @@ def validate_recipe(recipe) -> GGUFRecipe:
     from .qtypes import DIRECT, NEEDS_IMATRIX, check_ftype, check_tensor_type
 
     r = validate(GGUFRecipe, recipe.data, f"recipe {recipe.name}", RecipeError)
-    check_ftype(r.base)
+
+    def checked(check, value, key):
+        try:
+            return check(value)
+        except RecipeError as e:
+            raise RecipeError(f"recipe {recipe.name}: {key}: {e}") from None
+
+    checked(check_ftype, r.base, "base")
     for pattern, t in r.types.items():
         try:
             re.compile(pattern)
         except re.error as e:
             raise RecipeError(f"recipe {recipe.name}: bad tensor pattern {pattern!r} ({e})") from None
-        check_tensor_type(t)
+        checked(check_tensor_type, t, f"types.{pattern!r}")
     if r.incompatible != "llama.cpp":
-        check_tensor_type(r.incompatible)
+        checked(check_tensor_type, r.incompatible, "incompatible")
     base = r.base.lower()
     if base in NEEDS_IMATRIX and not r.imatrix:
         raise RecipeError(f"recipe {recipe.name}: {r.base} needs imatrix = true (llama.cpp refuses it without one)")
