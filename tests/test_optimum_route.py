@@ -3,7 +3,9 @@
 optimum-executorch 1.1.0 requires ``transformers==5.0.0rc1`` and this project ``transformers>=5.20``,
 so the route runs in a virtual environment of its own with the versions it pins, built by
 .ci/setup.d/60-optimum.sh (cached; its outcome, success or pip's error, is recorded in
-optimum-venv.json and asserted here, never skipped). The environments share files only: this
+optimum-venv.json and asserted here, never skipped). The venv is fully separate: layered on
+the main environment (--system-site-packages) it imports the main environment's `kernels`
+0.19.1 (which transformers 5.2x requires) and transformers 5.0.0rc1 then fails at import. The environments share files only: this
 side writes the checkpoint (`phonelm-export hf-llama`) and the token ids, the venv exports and
 runs the program with optimum's own loader and calling convention (tests/optimum_venv_runner.py)
 and writes the logits back, this side compares them with the PyTorch reference.
@@ -152,6 +154,11 @@ def test_the_venv_has_optimum_executorch_pins_the_main_env_cannot(venv_record):
     frozen = dict(line.split("==", 1) for line in venv_record["freeze"] if "==" in line)
     for name, version in PINNED.items():
         assert frozen.get(name, "").split("+")[0] == version, (name, frozen.get(name))
+    # and what the venv's python imports now, not only what was recorded at install time
+    probe = "import json, transformers, optimum.executorch, executorch, torch; print(json.dumps([transformers.__version__, torch.__version__]))"
+    res = _venv_run([str(VENV / "bin" / "python"), "-c", probe])
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(res.stdout.splitlines()[-1]) == ["5.0.0rc1", "2.13.0+cpu"]
     assert venv_record["pins"][0] == "optimum-executorch==1.1.0"
     # why it is a venv: this project's own transformers is newer than optimum-executorch allows
     major, minor = (int(x) for x in transformers.__version__.split(".")[:2])

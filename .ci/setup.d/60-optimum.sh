@@ -16,6 +16,9 @@ LOG="$CACHE/optimum-venv.log"
 # optimum-executorch 1.1.0 requires optimum~=2.0.0, transformers==5.0.0rc1, executorch>=1.0.0;
 # executorch/torch/torchao are held at the main environment's versions (the CPU torch 2.13.0
 # wheel installs offline here, and executorch 1.5.1's native libraries link against it).
+# Not --system-site-packages: it would be 11 small wheels instead of ~1.5 GB, but the venv then
+# imports the main environment's `kernels` 0.19.1 (required by transformers 5.2x), and
+# transformers 5.0.0rc1 fails at import ("Either a revision or a version must be specified").
 PINS=(
   "optimum-executorch==1.1.0"
   "optimum==2.0.0"
@@ -29,11 +32,21 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # pip's log lines without the noise of this machine's empty local indexes
 pip_lines() { grep -v "is ignored: it is neither a file nor a directory" "$1" | tail -n "$2"; }
 
-record_ok() {  # the record says: built, with exactly these pins
-  [ -x "$VENV/bin/python" ] && [ -f "$RECORD" ] && python3 - "$RECORD" "${PINS[@]}" <<'PY'
+record_ok() {  # the record says built with exactly these pins, and the venv is isolated and has them
+  [ -x "$VENV/bin/python" ] && [ -f "$RECORD" ] \
+    && grep -qx "include-system-site-packages = false" "$VENV/pyvenv.cfg" \
+    && python3 - "$RECORD" "${PINS[@]}" <<'PY' && venv_has_pins
 import json, sys
 rec = json.load(open(sys.argv[1]))
 sys.exit(0 if rec.get("ok") and rec.get("pins") == sys.argv[2:] else 1)
+PY
+}
+
+venv_has_pins() {  # what the venv's python would import is what the pins say (metadata only: fast)
+  "$VENV/bin/python" - "${PINS[@]}" <<'PY'
+import sys
+from importlib.metadata import version
+sys.exit(0 if all(version(p.split("==")[0]).split("+")[0] == p.split("==")[1] for p in sys.argv[1:]) else 1)
 PY
 }
 
