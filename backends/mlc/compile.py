@@ -14,7 +14,11 @@ Targets are given as JSON dicts: TVM 0.27 rejects the string form for these comb
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,6 +156,25 @@ def pipeline(target, s: QuantScheme):
     return _pipeline
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """TVM's C++ code warns on file descriptor 2 (LLVM target notes, schedule fallbacks) where no
+    Python filter reaches; a user cannot act on those, so unless PHONELM_EXPORT_VERBOSE is set
+    they go to a scratch file for the duration of the compile."""
+    if os.environ.get("PHONELM_EXPORT_VERBOSE", "") not in ("", "0"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def compile_library(cfg: PhoneLMConfig, s: QuantScheme, device: str, out_dir: Path, progress=None) -> tuple[Path, dict]:
     """Compile and write the model library into ``out_dir``; return (path, metadata)."""
     import tvm
@@ -164,15 +187,15 @@ def compile_library(cfg: PhoneLMConfig, s: QuantScheme, device: str, out_dir: Pa
         mod = mod.with_attr("system_lib_prefix", p.system_lib_prefix)
     if progress:
         progress.step(f"compiling {p.filename} for {device} ({target.kind.name}; this takes a few minutes on 2 cores)")
-    with tvm.transform.PassContext(opt_level=3):
-        ex = relax.build(mod, target=target, relax_pipeline=pipeline(target, s))
     out = out_dir / p.filename
-    if device == "android":
-        from tvm.support import tar
+    with _quiet_native_stderr(), tvm.transform.PassContext(opt_level=3):
+        ex = relax.build(mod, target=target, relax_pipeline=pipeline(target, s))
+        if device == "android":
+            from tvm.support import tar
 
-        ex.export_library(str(out), fcompile=tar.tar)
-    else:
-        ex.export_library(str(out))
+            ex.export_library(str(out), fcompile=tar.tar)
+        else:
+            ex.export_library(str(out))
     return out, meta
 
 
