@@ -205,6 +205,7 @@ def _quiet_third_party(verbose: bool):
     """Warnings a user cannot act on (transformers deprecations, ExecuTorch/torchao UserWarnings)
     stay off the terminal unless --verbose. Returns the undo (tests invoke main in-process)."""
     if verbose:
+        os.environ.setdefault(VERBOSE_ENV, "1")  # native code's own chatter too (backends read it)
         return lambda: None
     saved_filters = warnings.filters[:]
     saved_disable = logging.root.manager.disable
