@@ -29,6 +29,23 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _remove_exports(work: Path, whole: bool) -> None:
+    """Delete this run's exports: the whole directory when verify created it, else only the
+    stamped exports in it (a user's own ``artifacts`` folder keeps its other files)."""
+    from .verify_plan import STAMP_SUFFIX
+
+    if whole:
+        shutil.rmtree(work, ignore_errors=True)
+        return
+    for stamp in work.glob("*" + STAMP_SUFFIX):
+        art = stamp.with_name(stamp.name[: -len(STAMP_SUFFIX)])
+        if art.is_dir():
+            shutil.rmtree(art, ignore_errors=True)
+        else:
+            art.unlink(missing_ok=True)
+        stamp.unlink(missing_ok=True)
+
+
 @model_command("verify")
 @model_argument
 @click.option("--backends", help="Comma-separated backends (default: every installed one).")
@@ -77,6 +94,7 @@ def verify(model, backends, recipes, all_recipes, artifacts, out_dir, keep, fres
     text = text_file.read_text(encoding="utf-8") if text_file else None
     thresholds = (_parse_thresholds(fail_under, "--fail-under"), _parse_thresholds(fail_over, "--fail-over"))
     work = out_dir / "artifacts"
+    existed = work.exists()
     work.mkdir(parents=True, exist_ok=True)
     written = {}
     try:
@@ -92,7 +110,7 @@ def verify(model, backends, recipes, all_recipes, artifacts, out_dir, keep, fres
             click.echo(f"partial report: {written['json']}; exports kept in {work} for a rerun", err=True)
         raise
     if not keep:
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_exports(work, whole=not existed)
     files = write_report(report, out_dir)
     if as_json:
         emit_json({**report.to_dict(), "files": {k: str(v) for k, v in files.items()}})
