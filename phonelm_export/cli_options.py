@@ -134,8 +134,8 @@ def run_export(backend_name: str, *, model, recipe, output, force, as_json, quie
 
 MODEL_HELP = (
     "MODEL is a PhoneLM Hugging Face directory (config.json + model.safetensors + tokenizer files), "
-    "a .safetensors file beside a config.json, or the name of a bundled model (phonelm-tiny-call, "
-    f"the intent-calling model; phonelm-tiny-instruct, the chat model); default: {BUNDLED_MODEL}."
+    "a .safetensors file beside a config.json, or the name of a bundled model "
+    f"({', '.join(bundled_models())}); default: {BUNDLED_MODEL}."
 )
 
 

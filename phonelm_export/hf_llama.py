@@ -29,7 +29,17 @@ from pathlib import Path
 
 import click
 
-from .cli_options import MODEL_HELP, allow_pickle_option, emit_json, force_option, json_option, model_argument, quiet_option, resolve_model
+from .cli_options import (
+    allow_pickle_option,
+    emit_json,
+    force_option,
+    json_option,
+    model_argument,
+    model_command,
+    output_option,
+    quiet_option,
+    resolve_model,
+)
 
 # files that travel with the weights unchanged (tokenizer, template, generation defaults, licence)
 COMPANION_FILES = (
@@ -157,9 +167,9 @@ def write_hf_llama(model: str | Path | None, output: str | Path, *, force: bool 
     }
 
 
-@click.command("hf-llama")
+@model_command("hf-llama")
 @model_argument
-@click.option("-o", "--output", type=click.Path(file_okay=False), required=True, help="Output directory (must not exist unless --force).")
+@output_option("Output directory (must not exist unless --force).", required=True, file=False)
 @force_option
 @json_option
 @quiet_option
@@ -190,7 +200,5 @@ def command(model, output, force, as_json, quiet, allow_pickle):
     for n in summary["notes"]:
         click.echo(f"  note          {n}")
 
-
-command.help = (command.help or "") + "\n\n" + MODEL_HELP
 
 COMMANDS = (command,)
