@@ -60,10 +60,13 @@ def llama_cpp_sampler(gguf: Path, requests, tok, threads: int, max_new: int) -> 
         out["parse_s"].append(time.perf_counter() - t0)
         for label, g in (("plain", None), ("grammar", grammar)):
             llm.reset()
-            llm.eval(ids)  # the prompt is processed outside the timed decode
-            n = 0
-            t0 = time.perf_counter()
-            for tok_id in llm.generate([], temp=0.0, top_k=1, grammar=g, reset=False):
+            n, t0 = 0, None
+            for tok_id in llm.generate(ids, temp=0.0, top_k=1, grammar=g):
+                if t0 is None:  # the first token comes after the prompt: decode is timed from here
+                    t0 = time.perf_counter()
+                    if tok_id in (0, 2):
+                        break
+                    continue
                 if tok_id in (0, 2) or n >= max_new:
                     break
                 n += 1
