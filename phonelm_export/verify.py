@@ -96,7 +96,7 @@ class Row:
 def heldout_text(n_rows: int = 40, seed: int = 7) -> str:
     """The default held-out text: generated call and chat conversations (seeded, never trained on)."""
     from .tokenizer import render_chat
-    from .train.synthetic import call_rows, chat_examples
+    from .corpus import call_rows, chat_examples
 
     rows = call_rows(n_rows, seed, "heldout") + chat_examples(n_rows // 2, seed)
     return "".join(render_chat(r["messages"], add_generation_prompt=False) for r in rows)

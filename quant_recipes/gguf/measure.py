@@ -31,7 +31,7 @@ def heldout_text(path: str | None) -> tuple[str, str]:
         from phonelm_export.train.data import iter_documents
 
         return "\n".join(iter_documents([Path(path)])), str(path)
-    from phonelm_export.train.synthetic import build_corpus
+    from phonelm_export.corpus import build_corpus
     from phonelm_export.train.data import iter_documents
 
     with tempfile.TemporaryDirectory() as d:
