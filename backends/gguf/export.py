@@ -44,6 +44,11 @@ def export(backend, checkpoint, recipe, out: Path, *, force: bool = False, progr
     wants_imatrix = bool(options.get("imatrix") or options.get("calibration") or recipe.data.get("imatrix"))
     if direct and (options.get("imatrix") or options.get("calibration")):
         raise PhoneLMError(f"recipe {recipe.name} writes {base} directly; an importance matrix only matters for llama.cpp's quantizer")
+    if options.get("calibration") and not direct:
+        from .imatrix import read_calibration
+
+        # read (and check) the user's text before minutes of work, not after
+        options = {**options, "calibration_texts": read_calibration(Path(options["calibration"]))}
     meta_keys = {"encoding": encoding, "recipe": recipe.name, "source": checkpoint.name}
     imatrix_info = None
     with atomic_output(out, force=force) as tmp:
@@ -81,7 +86,7 @@ def export(backend, checkpoint, recipe, out: Path, *, force: bool = False, progr
 def _quantize_via_llama(checkpoint, recipe, tmp: Path, encoding, base, overrides, meta_keys, *,
                         wants_imatrix, progress, options: dict) -> dict | None:
     from .register import tensor_plan
-    from .imatrix import (builtin_calibration, compute_imatrix, read_calibration, save_imatrix,
+    from .imatrix import (builtin_calibration, compute_imatrix, save_imatrix,
                           translate_imatrix)
     from .qtypes import block_size, check_ftype, check_tensor_type
     from .llama_worker import LlamaWorker
@@ -104,7 +109,7 @@ def _quantize_via_llama(checkpoint, recipe, tmp: Path, encoding, base, overrides
                 dataset = str(src)
             else:
                 calib = options.get("calibration")
-                texts = read_calibration(Path(calib)) if calib else builtin_calibration()
+                texts = options["calibration_texts"] if calib else builtin_calibration()
                 dataset = str(calib) if calib else "builtin"
                 n_tokens = int(recipe.data.get("calibration_tokens", 16384))
                 step(f"computing the importance matrix with the PyTorch reference ({dataset}, up to {n_tokens} tokens)")

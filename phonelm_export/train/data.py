@@ -23,17 +23,20 @@ IGNORE = -100
 
 
 def read_jsonl(path: Path) -> Iterator[dict]:
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise PhoneLMError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise PhoneLMError(f"{path}:{n}: expected a JSON object per line")
-            yield row
+    from ..schemas import read_text
+
+    # read whole and decoded strictly: invalid UTF-8 is one line naming the file and the offset
+    # (split on "\n" only: U+2028 and friends are legal inside JSON strings)
+    for n, line in enumerate(read_text(Path(path), PhoneLMError, "JSON Lines file").split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise PhoneLMError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict):
+            raise PhoneLMError(f"{path}:{n}: expected a JSON object per line")
+        yield row
 
 
 def iter_documents(paths: Iterable[Path]) -> Iterator[str]:
@@ -50,7 +53,9 @@ def iter_documents(paths: Iterable[Path]) -> Iterator[str]:
                 else:
                     raise PhoneLMError(f"{p}:{n}: a pretraining row needs 'text' or 'messages'")
         else:
-            text = p.read_text(encoding="utf-8")
+            from ..schemas import read_text
+
+            text = read_text(p, PhoneLMError, "text file")
             for doc in text.split("\n\n"):
                 if doc.strip():
                     yield doc.strip() + "\n"
