@@ -5,6 +5,7 @@ Layout of the output directory::
 
     phonelm-app.json   app config: engine, model files (+ sha256), prompts, stop ids, function list, replay answers
     functions.json     the 24 DroidCall functions (docs and retrieval on the phone)
+    verbatim.json      which arguments are copied from the request (the call grammar's spans)
     model/             the engine's files: <name>.gguf | <name>.pte + tokenizer.json | MLC model dir
     push.sh            adb push of all of it to the app's model directory on the phone
     phonelm-demo-replay.apk   with --build-apk: the app with its replay engine (no native code)
@@ -115,7 +116,8 @@ def app_config(*, backend, recipe, name, artifact, files, device_dir, artifact_m
         "prompts": {"chat_template": chatml_template(), "default_system": DEFAULT_SYSTEM, "call": call},
         "stop_ids": list(STOP_IDS),
         "sampling": {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 160},
-        "intents": {"functions_file": "functions.json", "functions": list(FUNCTION_NAMES), "retrieval_k": 3},
+        "intents": {"functions_file": "functions.json", "verbatim_file": "verbatim.json",
+                    "functions": list(FUNCTION_NAMES), "retrieval_k": 3},
         "replay": replay,
         "export": {k: v for k, v in artifact_meta.items() if isinstance(v, (str, int, float, bool))},
     }
@@ -178,12 +180,14 @@ def build_bundle(model, engine, recipe_name, out: Path, *, force=False, device_d
             rel = f.relative_to(tmp).as_posix()
             files.append({"path": rel, "size_bytes": f.stat().st_size, "sha256": sha256_file(f)})
         (tmp / "functions.json").write_text(data_text("functions.json"), encoding="utf-8")
+        # the Java core builds the request's call grammar from these two (CallGrammar)
+        (tmp / "verbatim.json").write_text(data_text("verbatim.json"), encoding="utf-8")
         cfg = app_config(backend=backend, recipe=recipe.name, name=name, artifact=art.path.relative_to(tmp).as_posix(),
                          files=files, device_dir=device_dir,
                          artifact_meta=art.meta if hasattr(art, "meta") else {}, replay=replay_answers())
         (tmp / CONFIG_NAME).write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         script = tmp / "push.sh"
-        script.write_text(push_script([f["path"] for f in files] + ["functions.json", CONFIG_NAME], device_dir))
+        script.write_text(push_script([f["path"] for f in files] + ["functions.json", "verbatim.json", CONFIG_NAME], device_dir))
         script.chmod(0o755)
         apk = None
         if build_apk:
@@ -247,7 +251,7 @@ def android(model, engine, recipe, output, device_dir, export_options, build_apk
     click.echo(f"wrote {summary['path']} ({engine}, recipe {summary['recipe']})")
     for f in summary["files"]:
         click.echo(f"  {Path(f['path']).relative_to(summary['path'])}  {f['size_bytes'] / 1e6:.2f} MB")
-    click.echo(f"  {CONFIG_NAME}, functions.json, push.sh -> {summary['device_dir']}")
+    click.echo(f"  {CONFIG_NAME}, functions.json, verbatim.json, push.sh -> {summary['device_dir']}")
     if summary["apk"]:
         click.echo(f"  {Path(summary['apk']['path']).name}: {summary['apk']['package']} verified ({summary['apk']['verify']})")
     click.echo(f"next: sh {shlex.quote(str(Path(summary['path']) / 'push.sh'))}")

@@ -86,7 +86,7 @@ VERIFY_REPORT = ArtifactKind("verify report", files=("report.json", "report.md",
                              required=("report.json",))
 TRAINER_STATE = ArtifactKind("trainer snapshot", files=("trainer_state.pt",), required=("trainer_state.pt",))
 APP_BUNDLE = ArtifactKind("Android app bundle", required=("phonelm-app.json",),
-                         files=("phonelm-app.json", "functions.json", "model/", "push.sh", "phonelm-demo-replay.apk"))
+                         files=("phonelm-app.json", "functions.json", "verbatim.json", "model/", "push.sh", "phonelm-demo-replay.apk"))
 
 
 def known_directory_kinds() -> tuple[ArtifactKind, ...]:

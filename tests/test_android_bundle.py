@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from phonelm_export.cli import main
-from phonelm_export.intents.schema import FUNCTION_NAMES
+from phonelm_export.intents.schema import FUNCTION_NAMES, data_text
 from phonelm_export.tokenizer import call_format
 
 pytestmark = pytest.mark.android
@@ -29,7 +29,7 @@ def gguf_bundle(random_checkpoint, tmp_path_factory):
 @pytest.mark.gguf
 def test_gguf_bundle_layout_and_config(gguf_bundle):
     out, summary = gguf_bundle
-    assert sorted(p.name for p in out.iterdir()) == ["functions.json", "model", "phonelm-app.json", "push.sh"]
+    assert sorted(p.name for p in out.iterdir()) == ["functions.json", "model", "phonelm-app.json", "push.sh", "verbatim.json"]
     cfg = json.loads((out / "phonelm-app.json").read_text())
     assert cfg["engine"] == "gguf" and cfg["recipe"] == "f32" and cfg["stop_ids"] == [2, 0]
     assert cfg["model"] == "model/ckpt.gguf" and (out / cfg["model"]).is_file()
@@ -42,6 +42,9 @@ def test_gguf_bundle_layout_and_config(gguf_bundle):
     for f in cfg["files"]:
         assert hashlib.sha256((out / f["path"]).read_bytes()).hexdigest() == f["sha256"]
     assert json.loads((out / "functions.json").read_text())["functions"][0]["name"] == "ACTION_SET_ALARM"
+    # what the Java core's CallGrammar needs beside functions.json to build the request's grammar
+    assert cfg["intents"]["verbatim_file"] == "verbatim.json"
+    assert (out / "verbatim.json").read_text() == data_text("verbatim.json")
 
 
 @pytest.mark.gguf
@@ -75,7 +78,7 @@ def test_push_script_pushes_every_file_to_the_device_dir(gguf_bundle, tmp_path):
     assert r.returncode == 0, r.stderr
     pushed = [l.split() for l in log.read_text().splitlines() if l.startswith("push")]
     dest = "/sdcard/Android/data/org.phonelm.demo/files/models/ckpt"
-    assert sorted(p[1] for p in pushed) == ["functions.json", "model/ckpt.gguf", "phonelm-app.json"]
+    assert sorted(p[1] for p in pushed) == ["functions.json", "model/ckpt.gguf", "phonelm-app.json", "verbatim.json"]
     assert all(p[2] == f"{dest}/{p[1]}" for p in pushed)
     assert "set -eu" in script
 
