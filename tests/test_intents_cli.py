@@ -79,3 +79,11 @@ def test_heldout_evaluation_reports_rates(call_model):
     assert out["constrained"] is True and out["split"] == "heldout"
     for key in ("accuracy", "soft_accuracy", "invalid", "right_intents", "retrieval_recall", "truncated"):
         assert 0.0 <= out[key] <= 1.0
+
+
+def test_a_query_too_long_for_the_context_is_refused_before_its_grammar_is_built():
+    """The grammar grows with the request; an over-long request must be one error line, not a
+    grammar of thousands of spans that only gets refused after it is compiled."""
+    r = CliRunner().invoke(main, ["call", "send a message to Anna saying " + "very " * 6000 + "late"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert r.output.strip().startswith("error: the prompt is") and "context holds" in r.output

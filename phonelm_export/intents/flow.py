@@ -85,10 +85,13 @@ def run_call(runner, query: str, *, k: int = 3, functions: list[str] | None = No
     ``constrain`` (default): decode under the request's grammar (:mod:`.grammar`), so the output
     always parses and maps unless the token budget runs out first; False decodes freely, as
     PhoneLM's own demo does."""
-    from ..backend import Sampling
+    from ..backend import Sampling, fit_to_context
 
     functions = list(functions) if functions is not None else select_docs(query, k)
     ids = prompt_ids(runner.tokenizer, query, functions)
+    # refuse a prompt that cannot fit before building its grammar: the grammar grows with the
+    # request (its verbatim spans), and an over-long one only costs time to be refused anyway
+    fit_to_context(len(ids), max_new_tokens, runner.context_limit())
     constraint = call_constraint(runner, query, functions) if constrain else None
     t0 = time.perf_counter()
     out = generate(runner, ids, max_new_tokens, Sampling(), constraint)  # greedy, as the app decodes
