@@ -40,6 +40,8 @@ FULL = {
     # default `phonelm-export verify` wall time at the real shapes (goal: 15 min for 0.5B)
     "verify_scale": [["--shape", "0.5b", "--workdir", str(WORKDIR)], ["--shape", "1.5b", "--workdir", str(WORKDIR)]],
     "mlc_speed": [["--shape", "small"]],
+    # issue 14: decode speed with vs without the request's call grammar (goal: cost <= 15 %)
+    "constrained_decode": [[], ["--shape", "0.5b", "--n", "12"]],
 }
 # per module: the runs of --quick (tiny shapes, a smoke run of the harness)
 QUICK = {
@@ -52,6 +54,7 @@ QUICK = {
     "executorch_memory": [["--shape", "tiny", "--recipes", "fp32", "8da4w-g32"]],
     "verify_scale": [["--shape", "tiny"]],
     "mlc_speed": [["--shape", "tiny"]],
+    "constrained_decode": [["--quick"]],
 }
 
 
