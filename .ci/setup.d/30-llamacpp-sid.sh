@@ -11,9 +11,7 @@
 # The mirror is the Debian mirror this host's apt already uses (no other host is contacted).
 # Any failure here fails CI loudly: the chroot is expected to exist on every CI machine.
 set -euo pipefail
-# the same cache root as phonelm_export.backends.gguf.native.cache_root()
-CACHE="${PHONELM_EXPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/phonelm-export}"
-ROOT="$CACHE/sid-chroot"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/sid-chroot.sh"  # CACHE, ROOT, SUDO, in_chroot
 MARKER="$ROOT/.phonelm-sid-ready"
 # llama-perplexity and llama-tokenize are in -tools-extra; llama-cli/-server/-quantize/-bench in -tools
 PACKAGES=(llama.cpp-tools llama.cpp-tools-extra libllama-dev)
@@ -22,8 +20,6 @@ exec 9>"$CACHE/sid-chroot.lock"
 flock 9
 
 start=$(date +%s)
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
 # Every package in PACKAGES installed? (the marker alone is not enough: the list may grow)
 chroot_has_all() {
@@ -54,16 +50,6 @@ if [ -z "$MIRROR" ]; then
   exit 1
 fi
 
-# Runs a command in the chroot inside a private mount namespace: /proc, /dev/pts and resolv.conf
-# are mounted there only, and vanish with the namespace (nothing stays mounted on the host).
-in_chroot() {
-  $SUDO unshare --mount --propagation private -- sh -c '
-    root=$1; shift
-    mount -t proc proc "$root/proc"
-    mount -t devpts -o newinstance devpts "$root/dev/pts" 2>/dev/null || true
-    mount --bind /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-    exec chroot "$root" "$@"' sh "$ROOT" "$@"
-}
 
 if [ ! -f "$MARKER" ]; then
   if [ -e "$ROOT" ]; then

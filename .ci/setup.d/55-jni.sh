@@ -9,9 +9,7 @@
 # (written last, holding the tool versions) tells the test the chroot is complete. Serialised with
 # 30-llamacpp-sid.sh by the same flock. Any failure fails CI loudly.
 set -euo pipefail
-# the same cache root as 30-llamacpp-sid.sh
-CACHE="${PHONELM_EXPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/phonelm-export}"
-ROOT="$CACHE/sid-chroot"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/sid-chroot.sh"  # CACHE, ROOT, SUDO, in_chroot
 SID_MARKER="$ROOT/.phonelm-sid-ready"
 MARKER="$ROOT/.phonelm-jni-ready"
 PACKAGES=(g++ default-jdk-headless junit4 libhamcrest-java libandroid-json-java)
@@ -25,19 +23,7 @@ if [ ! -f "$SID_MARKER" ]; then
   exit 1
 fi
 
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
-# As in 30-llamacpp-sid.sh: /proc (the JDK's package scripts run java) and /dev/pts (apt's log) are
-# mounted in a private mount namespace only, so nothing stays mounted on the host whatever happens.
-in_chroot() {
-  $SUDO unshare --mount --propagation private -- sh -c '
-    root=$1; shift
-    mount -t proc proc "$root/proc"
-    mount -t devpts -o newinstance devpts "$root/dev/pts" 2>/dev/null || true
-    mount --bind /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-    exec chroot "$root" "$@"' sh "$ROOT" "$@"
-}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
